@@ -1,0 +1,1 @@
+//! clearing: placeholder; built in a later issue.

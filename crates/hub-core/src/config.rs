@@ -1,0 +1,121 @@
+//! Hub configuration: built-in defaults, then an optional TOML file, then `HUB__SECTION__KEY`
+//! environment variables (see ARCHITECTURE.md for the table of keys).
+
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HubConfig {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub ocpp: OcppConfig,
+    pub identity: IdentityConfig,
+    pub forwarding: ForwardingConfig,
+    pub delivery: DeliveryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConfig {
+    pub listen: String,
+    /// Base of every URL the hub publishes; defaults to `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OcppConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentityConfig {
+    pub country_code: String,
+    pub party_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ForwardingConfig {
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliveryConfig {
+    pub poll_ms: u64,
+    pub min_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub offline_after_failures: u32,
+}
+
+const DEFAULTS: &str = r#"
+[database]
+url = "sqlite://./data/hub.db"
+max_connections = 8
+
+[http]
+listen = "127.0.0.1:8080"
+
+[ocpp]
+listen = "127.0.0.1:8180"
+
+[identity]
+country_code = "NL"
+party_id = "HUB"
+name = "OCPI Hub"
+
+[forwarding]
+timeout_ms = 10000
+
+[delivery]
+poll_ms = 500
+min_backoff_ms = 1000
+max_backoff_ms = 60000
+offline_after_failures = 3
+"#;
+
+impl HubConfig {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("HUB").prefix_separator("__").separator("__"),
+        );
+        let mut cfg: HubConfig = builder.build()?.try_deserialize()?;
+        cfg.identity.country_code = cfg.identity.country_code.to_ascii_uppercase();
+        cfg.identity.party_id = cfg.identity.party_id.to_ascii_uppercase();
+        if cfg.identity.country_code.len() != 2 || cfg.identity.party_id.len() != 3 {
+            return Err(ConfigError::Invalid(
+                "identity.country_code must have 2 characters and identity.party_id 3".into(),
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// Base URL of everything the hub publishes, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.http.public_url {
+            Some(u) if !u.is_empty() => u.trim_end_matches('/').to_string(),
+            _ => format!("http://{}", self.http.listen),
+        }
+    }
+}

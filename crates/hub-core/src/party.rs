@@ -1,0 +1,208 @@
+//! The hub's view of its partners: platforms (one credentials connection each), the OCPI
+//! parties (country_code + party_id + role) a platform hosts, and their connection status.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An OCPI role (2.2.1 `Role` enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Role {
+    Cpo,
+    Emsp,
+    Hub,
+    Nap,
+    Nsp,
+    Other,
+    Scsp,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Cpo => "CPO",
+            Role::Emsp => "EMSP",
+            Role::Hub => "HUB",
+            Role::Nap => "NAP",
+            Role::Nsp => "NSP",
+            Role::Other => "OTHER",
+            Role::Scsp => "SCSP",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "CPO" => Role::Cpo,
+            "EMSP" => Role::Emsp,
+            "HUB" => Role::Hub,
+            "NAP" => Role::Nap,
+            "NSP" => Role::Nsp,
+            "OTHER" => Role::Other,
+            "SCSP" => Role::Scsp,
+            other => return Err(format!("unknown role {other}")),
+        })
+    }
+}
+
+/// Hub Client Info `ConnectionStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ConnectionStatus {
+    Connected,
+    Offline,
+    Planned,
+    Suspended,
+}
+
+impl ConnectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Connected => "CONNECTED",
+            ConnectionStatus::Offline => "OFFLINE",
+            ConnectionStatus::Planned => "PLANNED",
+            ConnectionStatus::Suspended => "SUSPENDED",
+        }
+    }
+}
+
+impl FromStr for ConnectionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "CONNECTED" => ConnectionStatus::Connected,
+            "OFFLINE" => ConnectionStatus::Offline,
+            "PLANNED" => ConnectionStatus::Planned,
+            "SUSPENDED" => ConnectionStatus::Suspended,
+            other => return Err(format!("unknown connection status {other}")),
+        })
+    }
+}
+
+/// Which side of a module an endpoint is (version details `InterfaceRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InterfaceRole {
+    Sender,
+    Receiver,
+}
+
+impl InterfaceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InterfaceRole::Sender => "SENDER",
+            InterfaceRole::Receiver => "RECEIVER",
+        }
+    }
+}
+
+impl FromStr for InterfaceRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "SENDER" => Ok(InterfaceRole::Sender),
+            "RECEIVER" => Ok(InterfaceRole::Receiver),
+            other => Err(format!("unknown interface role {other}")),
+        }
+    }
+}
+
+/// An OCPI party identity: country code and party id, upper-cased (they are CiStrings).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct PartyKey {
+    pub country_code: String,
+    pub party_id: String,
+}
+
+impl PartyKey {
+    pub fn new(country_code: &str, party_id: &str) -> Self {
+        Self {
+            country_code: country_code.to_ascii_uppercase(),
+            party_id: party_id.to_ascii_uppercase(),
+        }
+    }
+}
+
+impl fmt::Display for PartyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.country_code, self.party_id)
+    }
+}
+
+/// One module endpoint a platform published in its version details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub identifier: String,
+    pub role: InterfaceRole,
+    pub url: String,
+}
+
+/// One party (role) hosted by a platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartyRole {
+    pub platform_id: i64,
+    pub country_code: String,
+    pub party_id: String,
+    pub role: Role,
+    pub business_details: Option<serde_json::Value>,
+    /// Status as published in Hub Client Info (the platform's status).
+    pub status: ConnectionStatus,
+    /// When this party's Hub Client Info last changed (micros since epoch).
+    pub last_updated: i64,
+}
+
+impl PartyRole {
+    pub fn key(&self) -> PartyKey {
+        PartyKey::new(&self.country_code, &self.party_id)
+    }
+}
+
+/// A platform: one OCPI connection (one credentials exchange), hosting one or more parties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Platform {
+    pub id: i64,
+    pub name: Option<String>,
+    pub status: ConnectionStatus,
+    /// Negotiated OCPI version, once registered.
+    pub ocpi_version: Option<String>,
+    /// The platform's versions URL, once registered.
+    pub versions_url: Option<String>,
+    /// The token the hub presents when it calls this platform (the spec's token B).
+    #[serde(skip_serializing)]
+    pub client_token: Option<String>,
+    pub endpoints: Vec<Endpoint>,
+    pub roles: Vec<PartyRole>,
+    /// Consecutive failed deliveries; past a threshold the platform is OFFLINE.
+    pub consecutive_failures: i64,
+}
+
+impl Platform {
+    /// The URL of this platform's endpoint for a module and interface role.
+    pub fn endpoint(&self, module: &str, role: InterfaceRole) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|e| e.identifier == module && e.role == role)
+            .map(|e| e.url.as_str())
+    }
+
+    pub fn has_party(&self, key: &PartyKey) -> bool {
+        self.roles.iter().any(|r| r.country_code == key.country_code && r.party_id == key.party_id)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.iter().any(|r| r.role == role)
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.client_token.is_some() && self.ocpi_version.is_some()
+    }
+}

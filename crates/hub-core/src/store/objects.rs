@@ -1,0 +1,235 @@
+//! The hub's copy of the OCPI objects routed through it (locations, tariffs, sessions, CDRs,
+//! tokens): served by GET All via the hub, used for open routing (who owns this location, whose
+//! token is this) and for access checks. Bodies are kept as the exact JSON text received.
+
+use super::outbox::{NewDelivery, insert_delivery};
+use super::{Result, Store, StoreError, dispatch, now_micros};
+use crate::party::PartyKey;
+use sqlx::Row;
+
+/// Identity of a stored object: module, owner and object id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey {
+    pub module: String,
+    pub country_code: String,
+    pub party_id: String,
+    pub id: String,
+}
+
+impl ObjectKey {
+    pub fn new(module: &str, owner: &PartyKey, id: &str) -> Self {
+        Self {
+            module: module.to_string(),
+            country_code: owner.country_code.clone(),
+            party_id: owner.party_id.clone(),
+            id: id.to_string(),
+        }
+    }
+
+    pub fn owner(&self) -> PartyKey {
+        PartyKey::new(&self.country_code, &self.party_id)
+    }
+
+    /// The key deliveries of this object are ordered by.
+    pub fn ordering_key(&self) -> String {
+        format!("{}/{}/{}/{}", self.module, self.country_code, self.party_id, self.id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub key: ObjectKey,
+    pub seq: i64,
+    /// The object's own `last_updated`, in micros.
+    pub last_updated: i64,
+    /// The JSON text of the object.
+    pub body: String,
+}
+
+impl StoredObject {
+    pub fn json(&self) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.body).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// Applies a PATCH to an object's JSON text: returns the new text and its `last_updated`
+/// (micros), or a message naming what is wrong with the patch.
+pub type PatchFn = Box<dyn FnOnce(&str) -> std::result::Result<(String, i64), String> + Send>;
+
+/// A change to one stored object.
+pub enum ObjectChange {
+    Put { key: ObjectKey, last_updated: i64, body: String },
+    Patch { key: ObjectKey, patch: PatchFn },
+    Delete { key: ObjectKey },
+}
+
+/// A GET All query: by module, optional owner, `last_updated` window, offset/limit, and a
+/// keyset cursor `(last_updated, seq)` that makes deep pages as cheap as the first.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub module: String,
+    pub owner: Option<PartyKey>,
+    /// Inclusive lower bound on last_updated (micros).
+    pub date_from: Option<i64>,
+    /// Exclusive upper bound on last_updated (micros).
+    pub date_to: Option<i64>,
+    pub offset: i64,
+    pub limit: i64,
+    /// Resume after this (last_updated, seq); when set, `offset` is only echoed, not scanned.
+    pub after: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub items: Vec<StoredObject>,
+    /// Number of objects matching the filter (without offset/limit/after).
+    pub total: i64,
+}
+
+const OBJ_COLS: &str = "seq, module, country_code, party_id, object_id, last_updated, body";
+
+impl Store {
+    /// Applies `change` (if any) and enqueues `deliveries` in one transaction: a push is either
+    /// wholly accepted (stored and queued) or not at all. Returns the object's text after the change
+    /// (`None` for a delete, or a patch of an object the hub has no copy of).
+    pub async fn apply(&self, change: Option<ObjectChange>, deliveries: &[NewDelivery]) -> Result<Option<String>> {
+        let now = now_micros();
+        let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let out = match change {
+                None => None,
+                Some(ObjectChange::Put { key, last_updated, body }) => {
+                    sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body) VALUES ($1, $2, $3, $4, $5, $6) \
+                                 ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body")
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(last_updated).bind(&body)
+                        .execute(&mut *tx).await?;
+                    Some(body)
+                }
+                Some(ObjectChange::Patch { key, patch }) => {
+                    let sql = format!("SELECT body FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4{lock}");
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                        .fetch_optional(&mut *tx).await?;
+                    match row {
+                        None => None,
+                        Some(row) => {
+                            let old: String = row.try_get("body")?;
+                            let (body, last_updated) = patch(&old).map_err(StoreError::Rejected)?;
+                            sqlx::query("UPDATE objects SET body = $1, last_updated = $2 WHERE module = $3 AND country_code = $4 AND party_id = $5 AND object_id = $6")
+                                .bind(&body).bind(last_updated).bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                                .execute(&mut *tx).await?;
+                            Some(body)
+                        }
+                    }
+                }
+                Some(ObjectChange::Delete { key }) => {
+                    sqlx::query("DELETE FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4")
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                        .execute(&mut *tx).await?;
+                    None
+                }
+            };
+            for d in deliveries {
+                insert_delivery(&mut *tx, d, now).await?;
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    pub async fn get_object(&self, key: &ObjectKey) -> Result<Option<StoredObject>> {
+        let sql = format!("SELECT {OBJ_COLS} FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4");
+        dispatch!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                .fetch_optional(pool).await?;
+            row.map(|r| object_from_row(&r)).transpose()
+        })
+    }
+
+    /// Objects of a module with this id, whoever owns them (open routing: a token uid, a
+    /// location id or a session id names its owner only through the hub's copy).
+    pub async fn find_objects_by_id(&self, module: &str, id: &str) -> Result<Vec<StoredObject>> {
+        let sql = format!("SELECT {OBJ_COLS} FROM objects WHERE module = $1 AND object_id = $2 ORDER BY seq");
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(module).bind(id).fetch_all(pool).await?;
+            rows.iter().map(object_from_row).collect()
+        })
+    }
+
+    /// One page of a GET All.
+    pub async fn list_objects(&self, f: &ListFilter) -> Result<ListPage> {
+        let from = f.date_from.unwrap_or(i64::MIN);
+        let to = f.date_to.unwrap_or(i64::MAX);
+        let (cc, pid) = match &f.owner {
+            Some(k) => (k.country_code.as_str(), k.party_id.as_str()),
+            None => ("", ""),
+        };
+        let owner_clause = "($4 = '' OR (country_code = $4 AND party_id = $5))";
+        let count_sql = format!("SELECT COUNT(*) AS n FROM objects WHERE module = $1 AND last_updated >= $2 AND last_updated < $3 AND {owner_clause}");
+        // The anchor query skips `offset` entries of the (module, last_updated, seq) index
+        // without touching the rows; the page is then read by keyset from the anchor.
+        let anchor_sql = format!("SELECT last_updated, seq FROM objects WHERE module = $1 AND last_updated >= $2 AND last_updated < $3 AND {owner_clause} ORDER BY last_updated, seq LIMIT 1 OFFSET $6");
+        let page_sql = format!("SELECT {OBJ_COLS} FROM objects WHERE module = $1 AND last_updated >= $2 AND last_updated < $3 AND {owner_clause} AND (last_updated, seq) {{op}} ($6, $7) ORDER BY last_updated, seq LIMIT $8");
+        dispatch!(self, pool => {
+            let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count_sql.as_str())).bind(&f.module).bind(from).bind(to).bind(cc).bind(pid)
+                .fetch_one(pool).await?.try_get("n")?;
+            let (start, op) = match f.after {
+                Some(after) => (Some(after), ">"),
+                None if f.offset <= 0 => (Some((i64::MIN, i64::MIN)), ">"),
+                None => {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(anchor_sql.as_str())).bind(&f.module).bind(from).bind(to).bind(cc).bind(pid).bind(f.offset)
+                        .fetch_optional(pool).await?;
+                    match row {
+                        Some(r) => (Some((r.try_get::<i64, _>("last_updated")?, r.try_get::<i64, _>("seq")?)), ">="),
+                        None => (None, ">"),
+                    }
+                }
+            };
+            let items = match start {
+                None => Vec::new(),
+                Some((lu, seq)) => {
+                    let sql = page_sql.replace("{op}", op);
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&f.module).bind(from).bind(to).bind(cc).bind(pid).bind(lu).bind(seq).bind(f.limit)
+                        .fetch_all(pool).await?;
+                    rows.iter().map(object_from_row).collect::<Result<Vec<_>>>()?
+                }
+            };
+            Ok(ListPage { items, total })
+        })
+    }
+
+    /// Bulk insert for benchmarks and imports: objects that are not yet stored.
+    pub async fn insert_objects(&self, objects: &[(ObjectKey, i64, String)]) -> Result<()> {
+        dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (key, lu, body) in objects {
+                sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body) VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body")
+                    .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(lu).bind(body)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+fn object_from_row<R: Row>(r: &R) -> Result<StoredObject>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StoredObject {
+        key: ObjectKey {
+            module: r.try_get("module")?,
+            country_code: r.try_get("country_code")?,
+            party_id: r.try_get("party_id")?,
+            id: r.try_get("object_id")?,
+        },
+        seq: r.try_get("seq")?,
+        last_updated: r.try_get("last_updated")?,
+        body: r.try_get("body")?,
+    })
+}

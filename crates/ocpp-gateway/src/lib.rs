@@ -1,0 +1,1 @@
+//! ocpp-gateway: placeholder; built in a later issue.

@@ -1,0 +1,1 @@
+//! onboarding-web: placeholder; built in a later issue.
