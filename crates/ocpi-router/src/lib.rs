@@ -1,1 +1,51 @@
-//! Router
+//! The OCPI side of the hub: the HTTP API (versions, credentials, hubclientinfo and the routed
+//! modules), the forwarding client and the durable delivery worker.
+
+pub mod auth;
+pub mod client;
+pub mod credentials;
+pub mod delivery;
+pub mod hub_client_info;
+pub mod pagination;
+pub mod reply;
+pub mod routing;
+pub mod state;
+pub mod versions;
+
+use actix_web::{App, HttpServer, web};
+use state::AppState;
+use std::sync::Arc;
+
+/// Registers every OCPI route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ocpi/versions", web::get().to(versions::versions))
+        .route("/ocpi/2.2.1", web::get().to(versions::details_221))
+        .route("/ocpi/2.2.1/credentials", web::get().to(credentials::get))
+        .route("/ocpi/2.2.1/credentials", web::post().to(credentials::post_or_put))
+        .route("/ocpi/2.2.1/credentials", web::put().to(credentials::post_or_put))
+        .route("/ocpi/2.2.1/credentials", web::delete().to(credentials::delete))
+        .route("/ocpi/2.2.1/hubclientinfo", web::get().to(hub_client_info::list))
+        .route("/ocpi/2.2.1/callbacks/{id}", web::post().to(routing::callback))
+        .route("/ocpi/2.2.1/{iface}/{module}", web::route().to(routing::handle))
+        .route("/ocpi/2.2.1/{iface}/{module}/{tail:.*}", web::route().to(routing::handle));
+}
+
+/// Serves the OCPI API and runs the delivery worker until the server stops.
+pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
+    let listen = state.config.http.listen.clone();
+    let workers = state.config.http.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let worker = tokio::spawn(delivery::run(state.clone()));
+    let data = web::Data::from(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
+            .configure(configure)
+    })
+    .workers(workers)
+    .bind(&listen)?;
+    tracing::info!(%listen, public_url = %state.public_url, "OCPI API listening");
+    let result = server.run().await;
+    worker.abort();
+    result
+}

@@ -131,7 +131,7 @@ impl Store {
                 }
             };
             for d in deliveries {
-                insert_delivery(&mut *tx, d, now).await?;
+                insert_delivery!(tx, d, now);
             }
             tx.commit().await?;
             Ok(out)

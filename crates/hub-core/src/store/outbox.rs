@@ -32,34 +32,31 @@ pub struct Delivery {
     pub d: NewDelivery,
 }
 
-pub(crate) async fn insert_delivery<'c, E>(exec: E, d: &NewDelivery, now: i64) -> Result<()>
-where
-    E: sqlx::Executor<'c>,
-    for<'q> <E::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<E::Database>,
-    for<'q> i64: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
-    for<'q> String: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
-    for<'q> &'q str: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
-{
-    let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
-    sqlx::query(
-        "INSERT INTO outbox (target_platform_id, object_key, module, interface_role, method, path, absolute_url, headers, body, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-    )
-    .bind(d.target_platform_id)
-    .bind(d.object_key.as_str())
-    .bind(d.module.as_str())
-    .bind(d.interface_role.as_str())
-    .bind(d.method.as_str())
-    .bind(d.path.as_str())
-    .bind(i64::from(d.absolute_url))
-    .bind(headers)
-    .bind(d.body.as_deref())
-    .bind(now)
-    .execute(exec)
-    .await?;
-    Ok(())
+/// Inserts one delivery on an open transaction. A macro rather than a generic function: a
+/// generic `Executor` bound makes the calling futures lose `Send` (higher-ranked lifetimes).
+macro_rules! insert_delivery {
+    ($tx:expr, $d:expr, $now:expr) => {{
+        let d: &$crate::store::NewDelivery = $d;
+        let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO outbox (target_platform_id, object_key, module, interface_role, method, path, absolute_url, headers, body, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(d.target_platform_id)
+        .bind(d.object_key.as_str())
+        .bind(d.module.as_str())
+        .bind(d.interface_role.as_str())
+        .bind(d.method.as_str())
+        .bind(d.path.as_str())
+        .bind(i64::from(d.absolute_url))
+        .bind(headers)
+        .bind(d.body.as_deref())
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    }};
 }
+pub(crate) use insert_delivery;
 
 const COLS: &str = "id, target_platform_id, object_key, module, interface_role, method, path, absolute_url, headers, body, attempts, created_at";
 

@@ -1,0 +1,98 @@
+//! Authentication of incoming calls by credentials token (server tokens and invite tokens).
+//!
+//! argon2 verification is deliberately slow, so a verified token is cached in memory by its
+//! SHA-256 fingerprint; the store is asked again only on a cache miss or after a local change.
+
+use crate::reply::{self, Ids};
+use crate::state::AppState;
+use actix_web::{HttpRequest, HttpResponse};
+use hub_core::party::{ConnectionStatus, Platform};
+use hub_core::store::ServerTokenKind;
+use hub_core::token;
+use std::sync::Arc;
+
+/// An authenticated caller.
+#[derive(Clone)]
+pub struct Caller {
+    pub platform: Arc<Platform>,
+    /// True when the caller used its invite token (token A).
+    pub invite: bool,
+    /// The token as presented (for credentials GET, which echoes it).
+    pub token: String,
+}
+
+/// Which tokens an endpoint accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Server tokens only (functional modules).
+    ServerToken,
+    /// Invite or server tokens (versions, credentials).
+    InviteOrServerToken,
+}
+
+pub async fn authenticate(state: &AppState, req: &HttpRequest, ids: &Ids, accept: Accept) -> Result<Caller, HttpResponse> {
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let candidates = token::candidates(header);
+    if candidates.is_empty() {
+        return Err(reply::unauthorized(ids, "missing or malformed Authorization header"));
+    }
+    for candidate in candidates {
+        let fp = token::fingerprint(&candidate);
+        let found = match state.cached_token(&fp) {
+            Some(t) => Some((t.platform_id, t.invite)),
+            None => verify_in_store(state, &candidate, fp).await.map_err(|e| {
+                tracing::error!(error = %e, "token lookup failed");
+                reply::error(ids, hub_core::ocpi::status::SERVER_ERROR, "token lookup failed")
+            })?,
+        };
+        let Some((platform_id, invite)) = found else { continue };
+        let platform = match state.platform(platform_id).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                // Registered by another process (the CLI) after the directory was loaded.
+                state.invalidate();
+                match state.platform(platform_id).await {
+                    Ok(Some(p)) => p,
+                    _ => continue,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "platform lookup failed");
+                return Err(reply::error(ids, hub_core::ocpi::status::SERVER_ERROR, "platform lookup failed"));
+            }
+        };
+        if invite && accept == Accept::ServerToken {
+            return Err(reply::unauthorized(ids, "a registration token may only be used for versions and credentials"));
+        }
+        if platform.status == ConnectionStatus::Suspended && !invite {
+            return Err(reply::unauthorized(ids, "this platform is suspended"));
+        }
+        return Ok(Caller { platform, invite, token: candidate });
+    }
+    Err(reply::unauthorized(ids, "unknown credentials token"))
+}
+
+async fn verify_in_store(
+    state: &AppState,
+    candidate: &str,
+    fp: [u8; 32],
+) -> Result<Option<(i64, bool)>, hub_core::store::StoreError> {
+    let rows = state.store.find_server_tokens(&token::lookup_key(candidate)).await?;
+    for row in rows {
+        let (c, hash) = (candidate.to_string(), row.hash.clone());
+        let ok = tokio::task::spawn_blocking(move || token::verify(&c, &hash)).await.unwrap_or(false);
+        if !ok {
+            continue;
+        }
+        let invite = row.kind == ServerTokenKind::Invite;
+        if row.kind == ServerTokenKind::Active {
+            // First use of a rotated-in token ends the rotation: the old token stops working.
+            if state.store.drop_superseded_tokens(row.platform_id).await? > 0 {
+                state.invalidate();
+            }
+        }
+        state.cache_token(fp, row.platform_id, row.id, invite);
+        return Ok(Some((row.platform_id, invite)));
+    }
+    Ok(None)
+}

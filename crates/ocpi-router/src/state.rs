@@ -1,0 +1,124 @@
+//! Shared state of the OCPI API: store, configuration, the outbound HTTP client, the in-memory
+//! directory of platforms and the cache of verified credentials tokens.
+
+use hub_core::config::HubConfig;
+use hub_core::party::{ConnectionStatus, InterfaceRole, PartyKey, Platform, Role};
+use hub_core::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// How long the directory of platforms is trusted before it is reloaded. Local changes
+/// invalidate it at once; the TTL only bounds staleness when several hub nodes share a database.
+const DIRECTORY_TTL: Duration = Duration::from_secs(5);
+/// How long a verified token is trusted without asking the store again.
+const TOKEN_TTL: Duration = Duration::from_secs(60);
+
+pub struct AppState {
+    pub store: Store,
+    pub config: HubConfig,
+    pub public_url: String,
+    pub hub: PartyKey,
+    pub http: reqwest::Client,
+    /// Wakes the delivery worker when something is enqueued.
+    pub delivery_wakeup: Arc<Notify>,
+    directory: RwLock<Option<(Instant, Arc<Vec<Arc<Platform>>>)>>,
+    tokens: RwLock<HashMap<[u8; 32], CachedToken>>,
+}
+
+#[derive(Clone, Copy)]
+pub struct CachedToken {
+    pub platform_id: i64,
+    pub token_row: i64,
+    pub invite: bool,
+    at: Instant,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: HubConfig) -> Self {
+        let public_url = config.public_url();
+        let hub = PartyKey::new(&config.identity.country_code, &config.identity.party_id);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.forwarding.timeout_ms))
+            .connect_timeout(Duration::from_millis(config.forwarding.timeout_ms.min(5000)))
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("HTTP client");
+        Self {
+            store,
+            config,
+            public_url,
+            hub,
+            http,
+            delivery_wakeup: Arc::new(Notify::new()),
+            directory: RwLock::new(None),
+            tokens: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn version_url(&self, version: &str) -> String {
+        format!("{}/ocpi/{}", self.public_url, version)
+    }
+
+    /// All platforms, from memory when fresh.
+    pub async fn directory(&self) -> Result<Arc<Vec<Arc<Platform>>>, StoreError> {
+        if let Some((at, dir)) = self.directory.read().expect("lock").as_ref() {
+            if at.elapsed() < DIRECTORY_TTL {
+                return Ok(dir.clone());
+            }
+        }
+        let list: Vec<Arc<Platform>> = self.store.list_platforms().await?.into_iter().map(Arc::new).collect();
+        let dir = Arc::new(list);
+        *self.directory.write().expect("lock") = Some((Instant::now(), dir.clone()));
+        Ok(dir)
+    }
+
+    /// Forget cached platforms and tokens after a local change.
+    pub fn invalidate(&self) {
+        *self.directory.write().expect("lock") = None;
+        self.tokens.write().expect("lock").clear();
+    }
+
+    pub async fn platform(&self, id: i64) -> Result<Option<Arc<Platform>>, StoreError> {
+        Ok(self.directory().await?.iter().find(|p| p.id == id).cloned())
+    }
+
+    /// The registered platform hosting `key` whose endpoint for `module`/`iface` exists, preferring
+    /// one that hosts `key` with a role that fits the interface.
+    pub async fn platform_for_party(
+        &self,
+        key: &PartyKey,
+        module: &str,
+        iface: InterfaceRole,
+    ) -> Result<Option<Arc<Platform>>, StoreError> {
+        let dir = self.directory().await?;
+        let mut candidates = dir.iter().filter(|p| p.has_party(key) && p.status != ConnectionStatus::Planned);
+        let first = candidates.clone().next().cloned();
+        Ok(candidates.find(|p| p.endpoint(module, iface).is_some()).cloned().or(first))
+    }
+
+    /// The role a platform hosts `key` with, preferring `preferred` roles in order.
+    pub fn role_of(platform: &Platform, key: &PartyKey, preferred: &[Role]) -> Option<Role> {
+        let roles: Vec<Role> = platform
+            .roles
+            .iter()
+            .filter(|r| r.country_code == key.country_code && r.party_id == key.party_id)
+            .map(|r| r.role)
+            .collect();
+        preferred.iter().copied().find(|r| roles.contains(r)).or_else(|| roles.first().copied())
+    }
+
+    pub fn cached_token(&self, fp: &[u8; 32]) -> Option<CachedToken> {
+        let map = self.tokens.read().expect("lock");
+        map.get(fp).filter(|t| t.at.elapsed() < TOKEN_TTL).copied()
+    }
+
+    pub fn cache_token(&self, fp: [u8; 32], platform_id: i64, token_row: i64, invite: bool) {
+        let mut map = self.tokens.write().expect("lock");
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(fp, CachedToken { platform_id, token_row, invite, at: Instant::now() });
+    }
+}
