@@ -108,7 +108,7 @@ async fn main() -> Result<()> {
 async fn party(state: &AppState, cmd: PartyCommand) -> Result<()> {
     match cmd {
         PartyCommand::Invite(a) => {
-            let role: Role = a.role.parse().map_err(anyhow::Error::msg)?;
+            let role: Role = a.role.to_ascii_uppercase().parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
             let party = match (&a.country_code, &a.party_id) {
                 (Some(cc), Some(pid)) => {
                     if cc.len() != 2 || pid.len() != 3 {

@@ -109,10 +109,9 @@ pub fn roles_of(creds: &Credentials) -> Vec<(PartyKey, Role, Option<serde_json::
     creds
         .roles
         .iter()
-        .filter_map(|r| {
-            let role: Role = serde_json::to_value(&r.role).ok()?.as_str()?.parse().ok()?;
+        .map(|r| {
             let details = serde_json::to_value(&r.business_details).ok();
-            Some((PartyKey::new(&r.country_code, &r.party_id), role, details))
+            (PartyKey::new(&r.country_code, &r.party_id), r.role, details)
         })
         .collect()
 }

@@ -145,6 +145,14 @@ impl Store {
         matches!(self.db, Db::Postgres(_))
     }
 
+    /// The statement that opens a transaction which reads before it writes. On SQLite a
+    /// deferred transaction that reads first cannot upgrade to a writer once another connection
+    /// has written ("database is locked", not retried by the busy timeout): take the write lock
+    /// up front.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        if self.is_postgres() { "BEGIN" } else { "BEGIN IMMEDIATE" }
+    }
+
     /// Closes the pools (waits for connections to be returned).
     pub async fn close(&self) {
         dispatch!(self, pool => pool.close().await)

@@ -95,8 +95,9 @@ impl Store {
     pub async fn apply(&self, change: Option<ObjectChange>, deliveries: &[NewDelivery]) -> Result<Option<String>> {
         let now = now_micros();
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
+        let begin = self.begin_write();
         dispatch!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let out = match change {
                 None => None,
                 Some(ObjectChange::Put { key, last_updated, body }) => {

@@ -139,8 +139,9 @@ impl Store {
     /// superseded (still valid until the new one is used) and the new one is stored.
     pub async fn complete_registration(&self, platform_id: i64, reg: &Registration) -> Result<()> {
         let now = now_micros();
+        let begin = self.begin_write();
         dispatch!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             for (key, role, _) in &reg.roles {
                 let other = sqlx::query("SELECT platform_id FROM party_roles WHERE country_code = $1 AND party_id = $2 AND role = $3 AND platform_id <> $4")
                     .bind(&key.country_code).bind(&key.party_id).bind(role.as_str()).bind(platform_id)
