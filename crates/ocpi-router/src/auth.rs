@@ -65,7 +65,14 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest, ids: &Ids, accept
             return Err(reply::unauthorized(ids, "a registration token may only be used for versions and credentials"));
         }
         if platform.status == ConnectionStatus::Suspended && !invite {
-            return Err(reply::unauthorized(ids, "this platform is suspended"));
+            // Refusing is rare: make sure the suspension was not lifted a moment ago by
+            // another process before saying no.
+            state.invalidate();
+            let fresh = state.platform(platform_id).await.ok().flatten();
+            match fresh {
+                Some(p) if p.status != ConnectionStatus::Suspended => return Ok(Caller { platform: p, invite, token: candidate }),
+                _ => return Err(reply::unauthorized(ids, "this platform is suspended")),
+            }
         }
         return Ok(Caller { platform, invite, token: candidate });
     }

@@ -17,8 +17,6 @@ use std::time::Duration;
 /// Deliveries claimed per round, and sent concurrently.
 const BATCH: i64 = 64;
 const CONCURRENCY: usize = 16;
-/// How long a claimed delivery stays reserved for this worker.
-const LEASE_MS: i64 = 120_000;
 
 enum Outcome {
     Delivered,
@@ -29,8 +27,18 @@ enum Outcome {
 /// Runs until the process ends.
 pub async fn run(state: Arc<AppState>) {
     let poll = Duration::from_millis(state.config.delivery.poll_ms.max(10));
+    // A claimed delivery stays reserved for one attempt's worst case: a worker that dies
+    // mid-attempt holds it back no longer than that.
+    let lease_ms = (state.config.forwarding.timeout_ms as i64) * 2 + 5_000;
+    if state.store.backend() == "sqlite" {
+        match state.store.release_all_leases().await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "released deliveries left claimed by a previous run"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "releasing leases failed"),
+        }
+    }
     loop {
-        let claimed = match state.store.claim_due_deliveries(BATCH, LEASE_MS).await {
+        let claimed = match state.store.claim_due_deliveries(BATCH, lease_ms).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "claiming deliveries failed");

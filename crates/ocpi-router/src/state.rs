@@ -9,9 +9,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// How long the directory of platforms is trusted before it is reloaded. Local changes
-/// invalidate it at once; the TTL only bounds staleness when several hub nodes share a database.
-const DIRECTORY_TTL: Duration = Duration::from_secs(5);
+/// How long the directory of platforms is trusted before the store's change stamp is checked
+/// again. Local changes invalidate it at once; this bounds how late a change made by another
+/// process (the CLI, another hub node) is seen.
+const DIRECTORY_CHECK: Duration = Duration::from_millis(250);
 /// How long a verified token is trusted without asking the store again.
 const TOKEN_TTL: Duration = Duration::from_secs(60);
 
@@ -23,8 +24,14 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes the delivery worker when something is enqueued.
     pub delivery_wakeup: Arc<Notify>,
-    directory: RwLock<Option<(Instant, Arc<Vec<Arc<Platform>>>)>>,
+    directory: RwLock<Option<Directory>>,
     tokens: RwLock<HashMap<[u8; 32], CachedToken>>,
+}
+
+struct Directory {
+    checked: Instant,
+    stamp: (i64, i64),
+    platforms: Arc<Vec<Arc<Platform>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -63,15 +70,27 @@ impl AppState {
 
     /// All platforms, from memory when fresh.
     pub async fn directory(&self) -> Result<Arc<Vec<Arc<Platform>>>, StoreError> {
-        if let Some((at, dir)) = self.directory.read().expect("lock").as_ref() {
-            if at.elapsed() < DIRECTORY_TTL {
-                return Ok(dir.clone());
+        let cached = self.directory.read().expect("lock").as_ref().map(|d| (d.checked, d.stamp, d.platforms.clone()));
+        if let Some((checked, _, platforms)) = &cached {
+            if checked.elapsed() < DIRECTORY_CHECK {
+                return Ok(platforms.clone());
             }
         }
+        let stamp = self.store.platforms_stamp().await?;
+        if let Some((_, old_stamp, platforms)) = cached {
+            if old_stamp == stamp {
+                if let Some(d) = self.directory.write().expect("lock").as_mut() {
+                    d.checked = Instant::now();
+                }
+                return Ok(platforms);
+            }
+            // Changed elsewhere: tokens may have been revoked too.
+            self.tokens.write().expect("lock").clear();
+        }
         let list: Vec<Arc<Platform>> = self.store.list_platforms().await?.into_iter().map(Arc::new).collect();
-        let dir = Arc::new(list);
-        *self.directory.write().expect("lock") = Some((Instant::now(), dir.clone()));
-        Ok(dir)
+        let platforms = Arc::new(list);
+        *self.directory.write().expect("lock") = Some(Directory { checked: Instant::now(), stamp, platforms: platforms.clone() });
+        Ok(platforms)
     }
 
     /// Forget cached platforms and tokens after a local change.

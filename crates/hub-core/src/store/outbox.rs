@@ -108,6 +108,15 @@ impl Store {
         })
     }
 
+    /// Releases every lease: for a worker starting on SQLite, which only one process uses, so
+    /// any lease left is from a process that died mid-delivery.
+    pub async fn release_all_leases(&self) -> Result<u64> {
+        dispatch!(self, pool => {
+            let r = sqlx::query("UPDATE outbox SET locked_until = 0 WHERE locked_until <> 0").execute(pool).await?;
+            Ok(r.rows_affected())
+        })
+    }
+
     /// The receiver took it: the delivery is done and removed.
     pub async fn delivery_succeeded(&self, id: i64) -> Result<()> {
         dispatch!(self, pool => {

@@ -76,7 +76,8 @@ impl Store {
                 }
                 sqlx::query("INSERT INTO party_roles (platform_id, country_code, party_id, role, last_updated) VALUES ($1, $2, $3, $4, $5)")
                     .bind(id).bind(&key.country_code).bind(&key.party_id).bind(role.as_str()).bind(now)
-                    .execute(&mut *tx).await?;
+                    .execute(&mut *tx).await
+                    .map_err(|e| conflict_on_unique(e, || format!("party {key} {role} already exists")))?;
             }
             sqlx::query("INSERT INTO server_tokens (platform_id, kind, lookup, hash, created_at) VALUES ($1, 'invite', $2, $3, $4)")
                 .bind(id).bind(token_lookup).bind(token_hash).bind(now)
@@ -164,7 +165,8 @@ impl Store {
                 let details = details.as_ref().map(|d| d.to_string());
                 sqlx::query("INSERT INTO party_roles (platform_id, country_code, party_id, role, business_details, last_updated) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(platform_id).bind(&key.country_code).bind(&key.party_id).bind(role.as_str()).bind(details).bind(now)
-                    .execute(&mut *tx).await?;
+                    .execute(&mut *tx).await
+                    .map_err(|e| conflict_on_unique(e, || format!("party {key} {role} is registered by another platform")))?;
             }
             if let Some((lookup, hash)) = &reg.new_server_token {
                 sqlx::query("DELETE FROM server_tokens WHERE platform_id = $1 AND kind IN ('invite', 'superseded')")
@@ -243,6 +245,16 @@ impl Store {
             }
             tx.commit().await?;
             Ok(changed_to)
+        })
+    }
+
+    /// A cheap stamp that changes whenever any platform, its parties or endpoints change
+    /// (every such write bumps `platforms.updated_at`, or adds/removes a row). Lets each hub
+    /// process notice changes made by another process (the CLI, another node).
+    pub async fn platforms_stamp(&self) -> Result<(i64, i64)> {
+        dispatch!(self, pool => {
+            let r = sqlx::query("SELECT COALESCE(MAX(updated_at), 0) AS m, COUNT(*) AS n FROM platforms").fetch_one(pool).await?;
+            Ok((r.try_get("m")?, r.try_get("n")?))
         })
     }
 
@@ -336,6 +348,15 @@ impl Store {
             }
             Ok(platforms)
         })
+    }
+}
+
+/// A unique violation on `party_roles` is the conflict the pre-check looks for, lost to a
+/// concurrent transaction (PostgreSQL, read committed): report it as such.
+fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
+        _ => StoreError::Db(e),
     }
 }
 
