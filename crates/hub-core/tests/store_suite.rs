@@ -2257,7 +2257,10 @@ async fn scenario_platforms_stamp(store: &Store) {
     };
     let p = store.create_platform(Some("p")).await.unwrap();
     changed("create_platform").await;
-    store.create_invite(None, Some((pk("NL", "AAA"), Role::Cpo)), "l", "h").await.unwrap();
+    store
+        .create_invite(None, Some((pk("NL", "AAA"), Role::Cpo)), "l", "h")
+        .await
+        .unwrap();
     changed("create_invite").await;
     let reg = registration(
         &[(pk("DE", "BBB"), Role::Cpo)],
@@ -2269,7 +2272,10 @@ async fn scenario_platforms_stamp(store: &Store) {
     changed("complete_registration").await;
     assert!(store.set_platform_status(p, ConnectionStatus::Offline).await.unwrap());
     changed("set_platform_status").await;
-    assert_eq!(store.record_delivery_outcome(p, true, 3).await.unwrap(), Some(ConnectionStatus::Connected));
+    assert_eq!(
+        store.record_delivery_outcome(p, true, 3).await.unwrap(),
+        Some(ConnectionStatus::Connected)
+    );
     changed("a delivery outcome that changes the status").await;
     store.unregister(p).await.unwrap();
     changed("unregister").await;
@@ -2279,7 +2285,12 @@ async fn scenario_platforms_stamp(store: &Store) {
 
     let before = store.platforms_stamp().await.unwrap();
     let other = store.list_platforms().await.unwrap()[0].id;
-    assert!(!store.set_platform_status(other, ConnectionStatus::Planned).await.unwrap());
+    assert!(
+        !store
+            .set_platform_status(other, ConnectionStatus::Planned)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.platforms_stamp().await.unwrap(), before, "no change, same stamp");
 }
 
