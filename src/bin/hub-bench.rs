@@ -308,32 +308,40 @@ async fn closed_loop(t: &Target, connections: usize, secs: u64) -> (f64, u64) {
     (ok.load(Ordering::Relaxed) as f64 / elapsed, err.load(Ordering::Relaxed))
 }
 
-/// Open loop at `rate` requests/s for `secs`: latency measured from each request's scheduled
-/// send time, so queueing behind a slow response counts.
-async fn open_loop(t: &Target, rate: f64, secs: u64) -> Histogram<u64> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
-    for _ in 0..16 {
+/// Open loop at `rate` requests/s for `secs`, over `connections` connections (as wrk2 does):
+/// each connection sends its share of requests at fixed times, and latency is measured from the
+/// scheduled send time, so queueing behind a slow response counts (no coordinated omission).
+async fn open_loop(t: &Target, rate: f64, secs: u64, connections: usize) -> Histogram<u64> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build().expect("client");
+    for _ in 0..connections {
         once(&client, t).await;
     }
-    let hist = Arc::new(std::sync::Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist")));
-    let interval = Duration::from_secs_f64(1.0 / rate);
-    let total = (rate * secs as f64) as u64;
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled.into()).await;
-        let (client, t, hist) = (client.clone(), t.clone(), hist.clone());
+    let interval = Duration::from_secs_f64(connections as f64 / rate);
+    let per_conn = (rate * secs as f64 / connections as f64) as u64;
+    let start = Instant::now() + Duration::from_millis(10);
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (client, t) = (client.clone(), t.clone());
+        // Stagger the connections evenly over one interval.
+        let offset = interval.mul_f64(c as f64 / connections as f64);
         tasks.push(tokio::spawn(async move {
-            once(&client, &t).await;
-            let us = scheduled.elapsed().as_micros() as u64;
-            hist.lock().expect("hist").record(us.max(1)).ok();
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist");
+            for i in 0..per_conn {
+                let scheduled = start + offset + interval.mul_f64(i as f64);
+                tokio::time::sleep_until(scheduled.into()).await;
+                once(&client, &t).await;
+                h.record((scheduled.elapsed().as_micros() as u64).max(1)).ok();
+            }
+            h
         }));
     }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist");
     for t in tasks {
-        let _ = t.await;
+        if let Ok(h) = t.await {
+            hist.add(h).ok();
+        }
     }
-    Arc::try_unwrap(hist).ok().expect("hist").into_inner().expect("hist")
+    hist
 }
 
 fn ms(us: u64) -> f64 {
@@ -386,9 +394,9 @@ async fn routing(secs: u64, connections: usize, database_url: Option<String>) ->
 
     let rate = routed_rps / 2.0;
     let lat_secs = secs.max(5);
-    let hd = open_loop(&direct, rate, lat_secs).await;
-    let hr = open_loop(&routed, rate, lat_secs).await;
-    println!("# latency at half of routed max ({rate:.0} req/s, open loop, {lat_secs} s)");
+    let hd = open_loop(&direct, rate, lat_secs, connections).await;
+    let hr = open_loop(&routed, rate, lat_secs, connections).await;
+    println!("# latency at half of routed max ({rate:.0} req/s, open loop over {connections} connections, {lat_secs} s)");
     for (name, h) in [("direct", &hd), ("routed", &hr)] {
         println!(
             "{name}: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",

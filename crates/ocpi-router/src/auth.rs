@@ -40,7 +40,7 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest, ids: &Ids, accept
         let fp = token::fingerprint(&candidate);
         let found = match state.cached_token(&fp) {
             Some(t) => Some((t.platform_id, t.invite)),
-            None => verify_in_store(state, &candidate, fp).await.map_err(|e| {
+            None => verify_once(state, &candidate, fp).await.map_err(|e| {
                 tracing::error!(error = %e, "token lookup failed");
                 reply::error(ids, hub_core::ocpi::status::SERVER_ERROR, "token lookup failed")
             })?,
@@ -77,6 +77,21 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest, ids: &Ids, accept
         return Ok(Caller { platform, invite, token: candidate });
     }
     Err(reply::unauthorized(ids, "unknown credentials token"))
+}
+
+/// Verifies a token missing from the cache, one at a time: when the cache is cleared under
+/// load, every in-flight request misses together, and letting each run argon2 would burn
+/// seconds of CPU on the same token. After waiting its turn a request finds the token cached.
+async fn verify_once(
+    state: &AppState,
+    candidate: &str,
+    fp: [u8; 32],
+) -> Result<Option<(i64, bool)>, hub_core::store::StoreError> {
+    let _turn = state.verify_lock.lock().await;
+    if let Some(t) = state.cached_token(&fp) {
+        return Ok(Some((t.platform_id, t.invite)));
+    }
+    verify_in_store(state, candidate, fp).await
 }
 
 async fn verify_in_store(

@@ -32,7 +32,7 @@ impl Answer {
 /// Sends one request to a party. `headers` are sent as given plus Authorization (the client
 /// token, encoded for `ocpi_version`) and a fresh X-Request-ID.
 pub async fn call(
-    state: &AppState,
+    http: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
     client_token: &str,
@@ -40,8 +40,7 @@ pub async fn call(
     headers: &[(String, String)],
     body: Option<Bytes>,
 ) -> Result<Answer, CallError> {
-    let mut req = state
-        .http
+    let mut req = http
         .request(method, url)
         .header("Authorization", token::authorization_header(client_token, ocpi_version))
         .header(X_REQUEST_ID, uuid::Uuid::new_v4().to_string());
@@ -56,9 +55,9 @@ pub async fn call(
     if let Some(body) = body {
         req = req.header("Content-Type", "application/json").body(body);
     }
-    let resp = req.send().await.map_err(classify)?;
+    let mut resp = req.send().await.map_err(classify)?;
     let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
+    let headers = std::mem::take(resp.headers_mut());
     let body = resp.bytes().await.map_err(classify)?;
     Ok(Answer { status, headers, body })
 }
@@ -75,7 +74,7 @@ fn classify(e: reqwest::Error) -> CallError {
 
 /// GETs an OCPI configuration URL (versions, version details) and returns its `data`.
 pub async fn get_data(state: &AppState, url: &str, token: &str, version: &str) -> Result<serde_json::Value, String> {
-    let answer = call(state, reqwest::Method::GET, url, token, version, &[], None)
+    let answer = call(&state.http, reqwest::Method::GET, url, token, version, &[], None)
         .await
         .map_err(|e| format!("GET {url}: {e}"))?;
     if !(200..300).contains(&answer.status) {

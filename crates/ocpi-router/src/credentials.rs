@@ -242,7 +242,7 @@ pub async fn register_with(state: &AppState, versions_url: &str, party_token: &s
     let platform_id = state.store.create_invite(None, None, &lookup, &hash).await?;
     let result = async {
         let body = serde_json::to_vec(&hub_credentials(state, &server_token)).expect("json");
-        let answer = client::call(state, reqwest::Method::POST, &creds_url, party_token, &discovered.version, &[], Some(body.into()))
+        let answer = client::call(&state.http, reqwest::Method::POST, &creds_url, party_token, &discovered.version, &[], Some(body.into()))
             .await
             .map_err(|e| ExchangeError::new(status::UNABLE_TO_USE_CLIENT_API, format!("POST {creds_url}: {e}")))?;
         let env = answer

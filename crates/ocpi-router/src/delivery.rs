@@ -128,7 +128,7 @@ async fn attempt(state: &AppState, d: &Delivery) -> Outcome {
     };
     let method = reqwest::Method::from_bytes(d.d.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
     let body = d.d.body.clone().map(bytes::Bytes::from);
-    match client::call(state, method, &url, token, version, &d.d.headers, body).await {
+    match client::call(&state.http, method, &url, token, version, &d.d.headers, body).await {
         Err(CallError::Timeout) => Outcome::Retry("timed out".into()),
         Err(e) => Outcome::Retry(e.to_string()),
         Ok(answer) => {

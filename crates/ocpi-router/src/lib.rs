@@ -25,9 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ocpi/2.2.1/credentials", web::put().to(credentials::post_or_put))
         .route("/ocpi/2.2.1/credentials", web::delete().to(credentials::delete))
         .route("/ocpi/2.2.1/hubclientinfo", web::get().to(hub_client_info::list))
-        .route("/ocpi/2.2.1/callbacks/{id}", web::post().to(routing::callback))
-        .route("/ocpi/2.2.1/{iface}/{module}", web::route().to(routing::handle))
-        .route("/ocpi/2.2.1/{iface}/{module}/{tail:.*}", web::route().to(routing::handle));
+        // Everything else: the routed modules (`/ocpi/2.2.1/{sender|receiver}/{module}/...`) and
+        // callbacks (`/ocpi/2.2.1/callbacks/{id}`), dispatched by hand; or a 404.
+        .default_service(web::to(routing::handle));
 }
 
 /// Serves the OCPI API and runs the delivery worker until the server stops.
@@ -36,13 +36,18 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let workers = state.config.http.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let worker = tokio::spawn(delivery::run(state.clone()));
     let data = web::Data::from(state.clone());
+    let config = state.config.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(web::Data::new(state::WorkerClient(state::http_client(&config))))
             .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
             .configure(configure)
     })
     .workers(workers)
+    // Leave file descriptors for outbound connections and the database: a flood of inbound
+    // connections must not make forwarding fail with EMFILE.
+    .max_connections(4096)
     .bind(&listen)?;
     tracing::info!(%listen, public_url = %state.public_url, "OCPI API listening");
     let result = server.run().await;

@@ -32,6 +32,8 @@ use std::sync::Arc;
 
 /// Everything known about a request once it is authenticated and addressed.
 struct Ctx {
+    /// This worker's outbound client.
+    http: reqwest::Client,
     ids: Ids,
     platform: Arc<Platform>,
     from: PartyKey,
@@ -82,11 +84,22 @@ pub async fn handle(
     req: HttpRequest,
     body: Bytes,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    http: web::Data<crate::state::WorkerClient>,
 ) -> HttpResponse {
-    let (iface_s, module) = path.into_inner();
     let ids = Ids::of(&req);
-    let iface = match iface_s.as_str() {
+    // `/ocpi/2.2.1/{sender|receiver}/{module}[/{tail}]`, split by hand: this is the hot path,
+    // and actix's pattern matcher would run a regex for the open-ended tail.
+    let Some(rest) = req.path().strip_prefix("/ocpi/2.2.1/") else {
+        return reply::builder(StatusCode::NOT_FOUND, &ids, None, None).json(Envelope::error(status::CLIENT_ERROR, "no such endpoint"));
+    };
+    if let Some(id) = rest.strip_prefix("callbacks/") {
+        if req.method() == actix_web::http::Method::POST && !id.is_empty() && !id.contains('/') {
+            return callback(&req, body, &state, id).await;
+        }
+    }
+    let mut parts = rest.splitn(3, '/');
+    let (iface_s, module, tail) = (parts.next().unwrap_or(""), parts.next().unwrap_or("").to_string(), parts.next().unwrap_or(""));
+    let iface = match iface_s {
         "sender" => InterfaceRole::Sender,
         "receiver" => InterfaceRole::Receiver,
         _ => return reply::builder(StatusCode::NOT_FOUND, &ids, None, None).json(Envelope::error(status::CLIENT_ERROR, "no such endpoint")),
@@ -98,7 +111,6 @@ pub async fn handle(
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let tail = req.match_info().get("tail").unwrap_or("");
     let segs: Vec<String> = tail
         .split('/')
         .filter(|s| !s.is_empty())
@@ -113,6 +125,7 @@ pub async fn handle(
         Err(resp) => return resp,
     };
     let ctx = Ctx {
+        http: http.0.clone(),
         ids,
         platform: caller.platform,
         from,
@@ -189,6 +202,9 @@ fn addressee(req: &HttpRequest, state: &AppState, ids: &Ids) -> Flow<To> {
 }
 
 fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -1018,7 +1034,7 @@ async fn send_raw(
     let method = reqwest::Method::from_bytes(ctx.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let token = platform.client_token.as_deref().unwrap_or_default();
     let version = platform.ocpi_version.as_deref().unwrap_or("2.2.1");
-    let result = client::call(state, method, url, token, version, &headers, body).await;
+    let result = client::call(&ctx.http, method, url, token, version, &headers, body).await;
     note_outcome(state, platform, result.is_ok()).await;
     let answer = result?;
     let mut b = reply::builder(
@@ -1064,13 +1080,13 @@ async fn note_outcome(state: &AppState, platform: &Platform, ok: bool) {
 
 /// POST {hub}/callbacks/{id}: a CPO's asynchronous result (CommandResult, ChargingProfileResult,
 /// ...). Queued durably for the original requester's response_url.
-pub async fn callback(req: HttpRequest, body: Bytes, state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
-    let ids = Ids::of(&req);
-    let caller = match auth::authenticate(&state, &req, &ids, Accept::ServerToken).await {
+async fn callback(req: &HttpRequest, body: Bytes, state: &AppState, id: &str) -> HttpResponse {
+    let ids = Ids::of(req);
+    let caller = match auth::authenticate(state, req, &ids, Accept::ServerToken).await {
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let cb = match state.store.get_callback(&path).await {
+    let cb = match state.store.get_callback(id).await {
         Ok(Some(cb)) => cb,
         Ok(None) => return reply::builder(StatusCode::NOT_FOUND, &ids, None, None).json(Envelope::error(status::CLIENT_ERROR, "unknown callback")),
         Err(_) => return reply::error(&ids, status::SERVER_ERROR, "internal error"),

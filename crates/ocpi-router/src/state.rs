@@ -5,6 +5,7 @@ use hub_core::config::HubConfig;
 use hub_core::party::{ConnectionStatus, InterfaceRole, PartyKey, Platform, Role};
 use hub_core::store::{Store, StoreError};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -13,8 +14,9 @@ use tokio::sync::Notify;
 /// again. Local changes invalidate it at once; this bounds how late a change made by another
 /// process (the CLI, another hub node) is seen.
 const DIRECTORY_CHECK: Duration = Duration::from_millis(250);
-/// How long a verified token is trusted without asking the store again.
-const TOKEN_TTL: Duration = Duration::from_secs(60);
+/// How long a verified token is trusted without asking the store again. Revocations (rotation,
+/// unregistration) clear the cache through the directory's change stamp; this is a backstop.
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 pub struct AppState {
     pub store: Store,
@@ -25,6 +27,10 @@ pub struct AppState {
     /// Wakes the delivery worker when something is enqueued.
     pub delivery_wakeup: Arc<Notify>,
     directory: RwLock<Option<Directory>>,
+    /// Serializes argon2 verifications of tokens missing from the cache.
+    pub verify_lock: tokio::sync::Mutex<()>,
+    /// Set while one caller checks the directory's change stamp.
+    refreshing: AtomicBool,
     tokens: RwLock<HashMap<[u8; 32], CachedToken>>,
 }
 
@@ -42,16 +48,30 @@ pub struct CachedToken {
     at: Instant,
 }
 
+/// An outbound HTTP client with the forwarding timeouts.
+///
+/// Each actix worker gets its own (see `serve`): a pooled connection is driven by a task on the
+/// runtime that opened it, and actix workers are separate single-threaded runtimes, so a shared
+/// client would bounce every forwarded request between threads.
+pub fn http_client(config: &HubConfig) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.forwarding.timeout_ms))
+        .connect_timeout(Duration::from_millis(config.forwarding.timeout_ms.min(5000)))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .build()
+        .expect("HTTP client")
+}
+
+/// The forwarding client of one actix worker.
+#[derive(Clone)]
+pub struct WorkerClient(pub reqwest::Client);
+
 impl AppState {
     pub fn new(store: Store, config: HubConfig) -> Self {
         let public_url = config.public_url();
         let hub = PartyKey::new(&config.identity.country_code, &config.identity.party_id);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.forwarding.timeout_ms))
-            .connect_timeout(Duration::from_millis(config.forwarding.timeout_ms.min(5000)))
-            .pool_max_idle_per_host(64)
-            .build()
-            .expect("HTTP client");
+        let http = http_client(&config);
         Self {
             store,
             config,
@@ -60,6 +80,8 @@ impl AppState {
             http,
             delivery_wakeup: Arc::new(Notify::new()),
             directory: RwLock::new(None),
+            refreshing: AtomicBool::new(false),
+            verify_lock: tokio::sync::Mutex::new(()),
             tokens: RwLock::new(HashMap::new()),
         }
     }
@@ -69,16 +91,21 @@ impl AppState {
     }
 
     /// All platforms, from memory when fresh.
+    ///
+    /// Past `DIRECTORY_CHECK`, one caller compares the store's change stamp (and reloads if it
+    /// moved) while every other caller goes on with the cached copy: under load, a stale check
+    /// must not turn into one database query per request.
     pub async fn directory(&self) -> Result<Arc<Vec<Arc<Platform>>>, StoreError> {
         let cached = self.directory.read().expect("lock").as_ref().map(|d| (d.checked, d.stamp, d.platforms.clone()));
-        if let Some((checked, _, platforms)) = &cached {
-            if checked.elapsed() < DIRECTORY_CHECK {
-                return Ok(platforms.clone());
-            }
+        let Some((checked, old_stamp, platforms)) = cached else {
+            return self.reload_directory(None).await;
+        };
+        if checked.elapsed() < DIRECTORY_CHECK || self.refreshing.swap(true, Ordering::AcqRel) {
+            return Ok(platforms);
         }
-        let stamp = self.store.platforms_stamp().await?;
-        if let Some((_, old_stamp, platforms)) = cached {
-            if old_stamp == stamp {
+        let result = async {
+            let stamp = self.store.platforms_stamp().await?;
+            if stamp == old_stamp {
                 if let Some(d) = self.directory.write().expect("lock").as_mut() {
                     d.checked = Instant::now();
                 }
@@ -86,7 +113,18 @@ impl AppState {
             }
             // Changed elsewhere: tokens may have been revoked too.
             self.tokens.write().expect("lock").clear();
+            self.reload_directory(Some(stamp)).await
         }
+        .await;
+        self.refreshing.store(false, Ordering::Release);
+        result
+    }
+
+    async fn reload_directory(&self, stamp: Option<(i64, i64)>) -> Result<Arc<Vec<Arc<Platform>>>, StoreError> {
+        let stamp = match stamp {
+            Some(s) => s,
+            None => self.store.platforms_stamp().await?,
+        };
         let list: Vec<Arc<Platform>> = self.store.list_platforms().await?.into_iter().map(Arc::new).collect();
         let platforms = Arc::new(list);
         *self.directory.write().expect("lock") = Some(Directory { checked: Instant::now(), stamp, platforms: platforms.clone() });

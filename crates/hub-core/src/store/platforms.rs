@@ -129,8 +129,14 @@ impl Store {
     /// Called when a platform first uses its new server token: older, superseded tokens end.
     pub async fn drop_superseded_tokens(&self, platform_id: i64) -> Result<u64> {
         dispatch!(self, pool => {
+            let mut tx = pool.begin().await?;
             let r = sqlx::query("DELETE FROM server_tokens WHERE platform_id = $1 AND kind = 'superseded'")
-                .bind(platform_id).execute(pool).await?;
+                .bind(platform_id).execute(&mut *tx).await?;
+            if r.rows_affected() > 0 {
+                // Other hub processes must notice: the stamp moves with updated_at.
+                sqlx::query("UPDATE platforms SET updated_at = $1 WHERE id = $2").bind(now_micros()).bind(platform_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
             Ok(r.rows_affected())
         })
     }
