@@ -42,6 +42,9 @@ enum Cmd {
         /// Concurrent connections of the closed-loop runs.
         #[arg(long, default_value_t = 32)]
         connections: usize,
+        /// Rounds of (direct, routed) runs; medians are reported, as this machine is noisy.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Database of the hub (default: a temporary SQLite file).
         #[arg(long)]
         database_url: Option<String>,
@@ -65,7 +68,7 @@ enum Cmd {
 async fn main() -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
-        Cmd::Routing { seconds, connections, database_url } => routing(seconds, connections, database_url).await,
+        Cmd::Routing { seconds, connections, rounds, database_url } => routing(seconds, connections, rounds.max(1), database_url).await,
         Cmd::DeepPage { objects, offset, limit, samples, database_url } => deep_page(objects, offset, limit, samples, database_url).await,
     }
 }
@@ -348,7 +351,12 @@ fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-async fn routing(secs: u64, connections: usize, database_url: Option<String>) -> Result<()> {
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    v[v.len() / 2]
+}
+
+async fn routing(secs: u64, connections: usize, rounds: usize, database_url: Option<String>) -> Result<()> {
     let peer = start_peer();
     let hub = start_hub(database_url, temp_dir("routing")).await?;
     let _cpo_c = hub.register(&peer, "cpo", "NL", "CPO", "CPO", CPO_TOKEN_B).await?;
@@ -385,32 +393,44 @@ async fn routing(secs: u64, connections: usize, database_url: Option<String>) ->
         bail!("routed GET did not reach the CPO: {check}");
     }
 
-    println!("# routed vs direct GET /locations/LOC1 ({connections} connections, {secs} s each)");
-    let (direct_rps, direct_err) = closed_loop(&direct, connections, secs).await;
-    let (routed_rps, routed_err) = closed_loop(&routed, connections, secs).await;
-    println!("direct throughput: {direct_rps:.0} req/s ({direct_err} errors)");
-    println!("routed throughput: {routed_rps:.0} req/s ({routed_err} errors)");
-    println!("ratio routed/direct: {:.2}", routed_rps / direct_rps);
-
-    let rate = routed_rps / 2.0;
-    let lat_secs = secs.max(5);
-    let hd = open_loop(&direct, rate, lat_secs, connections).await;
-    let hr = open_loop(&routed, rate, lat_secs, connections).await;
-    println!("# latency at half of routed max ({rate:.0} req/s, open loop over {connections} connections, {lat_secs} s)");
-    for (name, h) in [("direct", &hd), ("routed", &hr)] {
+    println!("# routed vs direct GET /locations/LOC1 ({connections} connections, {secs} s per run, {rounds} rounds)");
+    let (mut d_rps, mut r_rps, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let (direct_rps, direct_err) = closed_loop(&direct, connections, secs).await;
+        let (routed_rps, routed_err) = closed_loop(&routed, connections, secs).await;
         println!(
-            "{name}: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
-            ms(h.value_at_quantile(0.5)),
-            ms(h.value_at_quantile(0.99)),
-            ms(h.value_at_quantile(0.999)),
-            ms(h.max())
+            "round {round}: direct {direct_rps:.0} req/s ({direct_err} errors), routed {routed_rps:.0} req/s ({routed_err} errors), ratio {:.2}",
+            routed_rps / direct_rps
         );
+        d_rps.push(direct_rps);
+        r_rps.push(routed_rps);
+        ratios.push(routed_rps / direct_rps);
     }
-    println!(
-        "added by the hub: p50 {:.3} ms, p99 {:.3} ms",
-        ms(hr.value_at_quantile(0.5)) - ms(hd.value_at_quantile(0.5)),
-        ms(hr.value_at_quantile(0.99)) - ms(hd.value_at_quantile(0.99))
-    );
+    let routed_max = median(r_rps.clone());
+    println!("direct throughput (median): {:.0} req/s", median(d_rps));
+    println!("routed throughput (median): {routed_max:.0} req/s");
+    println!("ratio routed/direct (median of rounds): {:.2}", median(ratios));
+
+    let rate = routed_max / 2.0;
+    let lat_secs = secs.max(5);
+    println!("# latency at half of routed max ({rate:.0} req/s, open loop over {connections} connections, {lat_secs} s per run)");
+    let (mut added50, mut added99) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let hd = open_loop(&direct, rate, lat_secs, connections).await;
+        let hr = open_loop(&routed, rate, lat_secs, connections).await;
+        for (name, h) in [("direct", &hd), ("routed", &hr)] {
+            println!(
+                "round {round} {name}: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+                ms(h.value_at_quantile(0.5)),
+                ms(h.value_at_quantile(0.99)),
+                ms(h.value_at_quantile(0.999)),
+                ms(h.max())
+            );
+        }
+        added50.push(ms(hr.value_at_quantile(0.5)) - ms(hd.value_at_quantile(0.5)));
+        added99.push(ms(hr.value_at_quantile(0.99)) - ms(hd.value_at_quantile(0.99)));
+    }
+    println!("added by the hub (median of rounds): p50 {:.3} ms, p99 {:.3} ms", median(added50), median(added99));
 
     // A routed push: stored in the hub's copy before it is forwarded.
     let loc = location_json("LOC1", "2026-01-01T00:00:00Z").to_string();
@@ -515,5 +535,18 @@ async fn deep_page(objects: usize, offset: usize, limit: usize, samples: usize, 
         .map(|u| u.trim().trim_start_matches('<').trim_end_matches('>').to_string())
         .context("no Link on the page before")?;
     measure(format!("offset {offset} via Link (cursor)"), next).await?;
+    // A client computing offsets itself, right after reading the page before.
+    let mut h = Histogram::<u64>::new(3).expect("hist");
+    for _ in 0..samples {
+        get(format!("{list}?offset={before}&limit={limit}")).send().await?.bytes().await?;
+        let t = Instant::now();
+        get(format!("{list}?offset={offset}&limit={limit}")).send().await?.bytes().await?;
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    println!(
+        "offset {offset} right after offset {before} (no cursor): p50 {:.3} ms, p99 {:.3} ms ({samples} samples)",
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.99))
+    );
     Ok(())
 }

@@ -38,12 +38,16 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest, ids: &Ids, accept
     }
     for candidate in candidates {
         let fp = token::fingerprint(&candidate);
+        let lookup_failed = |e: hub_core::store::StoreError| {
+            tracing::error!(error = %e, "token lookup failed");
+            reply::error(ids, hub_core::ocpi::status::SERVER_ERROR, "token lookup failed")
+        };
         let found = match state.cached_token(&fp) {
+            Some(t) if t.invite => {
+                recheck_invite(state, &candidate, fp, t.platform_id).await.map_err(lookup_failed)?
+            }
             Some(t) => Some((t.platform_id, t.invite)),
-            None => verify_once(state, &candidate, fp).await.map_err(|e| {
-                tracing::error!(error = %e, "token lookup failed");
-                reply::error(ids, hub_core::ocpi::status::SERVER_ERROR, "token lookup failed")
-            })?,
+            None => verify_once(state, &candidate, fp).await.map_err(lookup_failed)?,
         };
         let Some((platform_id, invite)) = found else { continue };
         let platform = match state.platform(platform_id).await {
@@ -91,6 +95,31 @@ async fn verify_once(
     if let Some(t) = state.cached_token(&fp) {
         return Ok(Some((t.platform_id, t.invite)));
     }
+    verify_in_store(state, candidate, fp).await
+}
+
+/// A token cached as an invite may be stale: in a hub-initiated registration (`ocpi-hub party
+/// register`, another process) the party uses its token on our versions endpoint while it is
+/// still an invite, and the CLI then turns it into the platform's server token. Taken from the
+/// cache, it would be refused on functional modules (401) and on credentials PUT (405). A cheap
+/// lookup tells whether the store now holds a server token under this lookup key; only then is
+/// the token verified again (a plain invite costs no argon2 run).
+async fn recheck_invite(
+    state: &AppState,
+    candidate: &str,
+    fp: [u8; 32],
+    platform_id: i64,
+) -> Result<Option<(i64, bool)>, hub_core::store::StoreError> {
+    let rows = state.store.find_server_tokens(&token::lookup_key(candidate)).await?;
+    if !rows.iter().any(|r| r.platform_id == platform_id && r.kind != ServerTokenKind::Invite) {
+        return Ok(Some((platform_id, true)));
+    }
+    let _turn = state.verify_lock.lock().await;
+    if let Some(t) = state.cached_token(&fp).filter(|t| !t.invite) {
+        return Ok(Some((t.platform_id, t.invite)));
+    }
+    // The registration happened elsewhere: the cached directory is stale too.
+    state.invalidate();
     verify_in_store(state, candidate, fp).await
 }
 

@@ -721,6 +721,10 @@ async fn list(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
     if !matches!(ctx.module.as_str(), "locations" | "tariffs" | "tokens") {
         return Err(ctx.fail(status::UNKNOWN_RECEIVER, format!("GET All of {} needs OCPI-to headers naming the sender", ctx.module)));
     }
+    // A client that computes offsets itself (instead of following Link) usually asks for the
+    // offset right after a page it just read: the position remembered then avoids a scan.
+    let position_key = (ctx.module.clone(), page.date_from, page.date_to);
+    let after = page.cursor.or_else(|| state.page_positions.get(&position_key, page.offset));
     let filter = ListFilter {
         module: ctx.module.clone(),
         owner: None,
@@ -728,7 +732,7 @@ async fn list(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
         date_to: page.date_to,
         offset: page.offset,
         limit: page.limit,
-        after: page.cursor,
+        after,
     };
     let result = state.store.list_objects(&filter).await.map_err(|e| {
         tracing::error!(error = %e, "list objects");
@@ -744,10 +748,12 @@ async fn list(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
         data.push_str(&o.body);
     }
     data.push(']');
-    let next = (page.offset + n < result.total && n > 0).then(|| {
-        let last = result.items.last().map(|o| (o.last_updated, o.seq));
-        page.next_url(&format!("{}/sender/{}", state.version_url("2.2.1"), ctx.module), n, last)
-    });
+    let last = result.items.last().map(|o| (o.last_updated, o.seq));
+    if let Some(last) = last {
+        state.page_positions.put(position_key, page.offset + n, last);
+    }
+    let next = (page.offset + n < result.total && n > 0)
+        .then(|| page.next_url(&format!("{}/sender/{}", state.version_url("2.2.1"), ctx.module), n, last));
     let mut b = reply::builder(StatusCode::OK, &ctx.ids, None, Some(&ctx.from));
     pagination::headers(&mut b, result.total, page.limit, next.as_deref());
     b.insert_header((actix_web::http::header::CONTENT_TYPE, "application/json"));

@@ -27,6 +27,8 @@ pub struct AppState {
     /// Wakes the delivery worker when something is enqueued.
     pub delivery_wakeup: Arc<Notify>,
     directory: RwLock<Option<Directory>>,
+    /// Positions after recently served GET All pages (see `PagePositions`).
+    pub page_positions: PagePositions,
     /// Serializes argon2 verifications of tokens missing from the cache.
     pub verify_lock: tokio::sync::Mutex<()>,
     /// Set while one caller checks the directory's change stamp.
@@ -63,6 +65,34 @@ pub fn http_client(config: &HubConfig) -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// The keyset position `(last_updated, seq)` that follows each recently served page of a GET
+/// All, by (module, date_from, date_to) and the offset of the next page. It lets a client that
+/// sends `offset` without the hub's cursor read deep pages without an index scan; an entry is
+/// a hint (objects updated since may have moved), just as an offset is.
+#[derive(Default)]
+pub struct PagePositions(std::sync::Mutex<HashMap<(String, Option<i64>, Option<i64>, i64), (i64, i64)>>);
+
+/// Entries kept before the map is cleared (a crude bound; a miss only costs a scan).
+const PAGE_POSITIONS_MAX: usize = 10_000;
+
+impl PagePositions {
+    pub fn get(&self, key: &(String, Option<i64>, Option<i64>), offset: i64) -> Option<(i64, i64)> {
+        if offset <= 0 {
+            return None;
+        }
+        let map = self.0.lock().expect("lock");
+        map.get(&(key.0.clone(), key.1, key.2, offset)).copied()
+    }
+
+    pub fn put(&self, key: (String, Option<i64>, Option<i64>), next_offset: i64, position: (i64, i64)) {
+        let mut map = self.0.lock().expect("lock");
+        if map.len() >= PAGE_POSITIONS_MAX {
+            map.clear();
+        }
+        map.insert((key.0, key.1, key.2, next_offset), position);
+    }
+}
+
 /// The forwarding client of one actix worker.
 #[derive(Clone)]
 pub struct WorkerClient(pub reqwest::Client);
@@ -82,6 +112,7 @@ impl AppState {
             directory: RwLock::new(None),
             refreshing: AtomicBool::new(false),
             verify_lock: tokio::sync::Mutex::new(()),
+            page_positions: PagePositions::default(),
             tokens: RwLock::new(HashMap::new()),
         }
     }

@@ -159,40 +159,62 @@ impl Store {
     }
 
     /// One page of a GET All.
+    ///
+    /// Only the conditions that apply are written into the SQL (with `QueryBuilder`), so both
+    /// planners see a plain range on the (module, last_updated, seq) index: a constant-true
+    /// `? = '' OR ...` or an unbounded date window made SQLite scan the module from its start.
     pub async fn list_objects(&self, f: &ListFilter) -> Result<ListPage> {
-        let from = f.date_from.unwrap_or(i64::MIN);
-        let to = f.date_to.unwrap_or(i64::MAX);
-        let (cc, pid) = match &f.owner {
-            Some(k) => (k.country_code.as_str(), k.party_id.as_str()),
-            None => ("", ""),
-        };
-        let owner_clause = "($4 = '' OR (country_code = $4 AND party_id = $5))";
-        let count_sql = format!("SELECT COUNT(*) AS n FROM objects WHERE module = $1 AND last_updated >= $2 AND last_updated < $3 AND {owner_clause}");
-        // The anchor query skips `offset` entries of the (module, last_updated, seq) index
-        // without touching the rows; the page is then read by keyset from the anchor.
-        let anchor_sql = format!("SELECT last_updated, seq FROM objects WHERE module = $1 AND last_updated >= $2 AND last_updated < $3 AND {owner_clause} ORDER BY last_updated, seq LIMIT 1 OFFSET $6");
-        let page_sql = format!("SELECT {OBJ_COLS} FROM objects WHERE module = $1 AND last_updated >= $2 AND last_updated < $3 AND {owner_clause} AND (last_updated, seq) {{op}} ($6, $7) ORDER BY last_updated, seq LIMIT $8");
+        /// `WHERE` with the module, an optional lower bound, the date window end and the owner.
+        macro_rules! push_where {
+            ($qb:expr, $lower:expr) => {{
+                $qb.push(" WHERE module = ").push_bind(f.module.clone());
+                if let Some(lo) = $lower {
+                    $qb.push(" AND last_updated >= ").push_bind(lo);
+                }
+                if let Some(to) = f.date_to {
+                    $qb.push(" AND last_updated < ").push_bind(to);
+                }
+                if let Some(o) = &f.owner {
+                    $qb.push(" AND country_code = ").push_bind(o.country_code.clone());
+                    $qb.push(" AND party_id = ").push_bind(o.party_id.clone());
+                }
+            }};
+        }
+        let unfiltered = f.date_from.is_none() && f.date_to.is_none() && f.owner.is_none();
         dispatch!(self, pool => {
-            let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count_sql.as_str())).bind(&f.module).bind(from).bind(to).bind(cc).bind(pid)
-                .fetch_one(pool).await?.try_get("n")?;
-            let (start, op) = match f.after {
-                Some(after) => (Some(after), ">"),
-                None if f.offset <= 0 => (Some((i64::MIN, i64::MIN)), ">"),
+            let total: i64 = if unfiltered {
+                sqlx::query("SELECT n FROM object_counts WHERE module = $1").bind(&f.module)
+                    .fetch_optional(pool).await?.map(|r| r.try_get("n")).transpose()?.unwrap_or(0)
+            } else {
+                let mut qb = sqlx::QueryBuilder::new("SELECT COUNT(*) AS n FROM objects");
+                push_where!(qb, f.date_from);
+                qb.build().fetch_one(pool).await?.try_get("n")?
+            };
+            // Where the page starts: after the cursor, or at the offset-th entry (found by
+            // skipping index entries only: every column read is in the index), inclusive.
+            let start = match f.after {
+                Some(after) => Some((after, false)),
+                None if f.offset <= 0 => Some(((f.date_from.unwrap_or(i64::MIN), i64::MIN), false)),
                 None => {
-                    let row = sqlx::query(sqlx::AssertSqlSafe(anchor_sql.as_str())).bind(&f.module).bind(from).bind(to).bind(cc).bind(pid).bind(f.offset)
-                        .fetch_optional(pool).await?;
-                    match row {
-                        Some(r) => (Some((r.try_get::<i64, _>("last_updated")?, r.try_get::<i64, _>("seq")?)), ">="),
-                        None => (None, ">"),
+                    let mut qb = sqlx::QueryBuilder::new("SELECT last_updated, seq FROM objects");
+                    push_where!(qb, f.date_from);
+                    qb.push(" ORDER BY last_updated, seq LIMIT 1 OFFSET ").push_bind(f.offset);
+                    match qb.build().fetch_optional(pool).await? {
+                        Some(r) => Some(((r.try_get::<i64, _>("last_updated")?, r.try_get::<i64, _>("seq")?), true)),
+                        None => None,
                     }
                 }
             };
             let items = match start {
                 None => Vec::new(),
-                Some((lu, seq)) => {
-                    let sql = page_sql.replace("{op}", op);
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&f.module).bind(from).bind(to).bind(cc).bind(pid).bind(lu).bind(seq).bind(f.limit)
-                        .fetch_all(pool).await?;
+                Some(((lu, seq), inclusive)) => {
+                    let lower = lu.max(f.date_from.unwrap_or(i64::MIN));
+                    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {OBJ_COLS} FROM objects"));
+                    push_where!(qb, Some(lower));
+                    qb.push(" AND (last_updated > ").push_bind(lu);
+                    qb.push(if inclusive { " OR seq >= " } else { " OR seq > " }).push_bind(seq);
+                    qb.push(") ORDER BY last_updated, seq LIMIT ").push_bind(f.limit);
+                    let rows = qb.build().fetch_all(pool).await?;
                     rows.iter().map(object_from_row).collect::<Result<Vec<_>>>()?
                 }
             };
