@@ -476,6 +476,13 @@ async fn deep_page(objects: usize, offset: usize, limit: usize, samples: usize, 
         }
         println!("# inserted {objects} locations in {:.1} s ({})", t0.elapsed().as_secs_f64(), store.backend());
         store.close().await;
+        if url.starts_with("postgres") {
+            // The steady state of a live table: autovacuum has set the visibility map (needed
+            // for index-only scans) and the statistics. A fresh bulk load has neither.
+            let pool = sqlx::PgPool::connect(&url).await?;
+            sqlx::query("VACUUM ANALYZE objects").execute(&pool).await?;
+            pool.close().await;
+        }
     }
     let peer = start_peer();
     let hub = start_hub(Some(url), dir.clone()).await?;

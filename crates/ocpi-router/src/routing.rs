@@ -144,15 +144,22 @@ pub async fn handle(
 
 /// Puts the hub as OCPI-from on responses the hub produced itself.
 fn finish(state: &AppState, ctx: &Ctx, mut resp: HttpResponse) -> HttpResponse {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    const FROM_CC_H: HeaderName = HeaderName::from_static("ocpi-from-country-code");
+    const FROM_PID_H: HeaderName = HeaderName::from_static("ocpi-from-party-id");
+    const TO_CC_H: HeaderName = HeaderName::from_static("ocpi-to-country-code");
+    const TO_PID_H: HeaderName = HeaderName::from_static("ocpi-to-party-id");
     let h = resp.headers_mut();
-    if !h.contains_key(FROM_CC) {
-        h.insert(FROM_CC.parse().unwrap(), state.hub.country_code.parse().unwrap());
-        h.insert(FROM_PID.parse().unwrap(), state.hub.party_id.parse().unwrap());
+    if !h.contains_key(&FROM_CC_H) {
+        if let (Ok(cc), Ok(pid)) = (HeaderValue::from_str(&state.hub.country_code), HeaderValue::from_str(&state.hub.party_id)) {
+            h.insert(FROM_CC_H, cc);
+            h.insert(FROM_PID_H, pid);
+        }
     }
-    if !h.contains_key(TO_CC) {
-        if let (Ok(cc), Ok(pid)) = (ctx.from.country_code.parse(), ctx.from.party_id.parse()) {
-            h.insert(TO_CC.parse().unwrap(), cc);
-            h.insert(TO_PID.parse().unwrap(), pid);
+    if !h.contains_key(&TO_CC_H) {
+        if let (Ok(cc), Ok(pid)) = (HeaderValue::from_str(&ctx.from.country_code), HeaderValue::from_str(&ctx.from.party_id)) {
+            h.insert(TO_CC_H, cc);
+            h.insert(TO_PID_H, pid);
         }
     }
     resp

@@ -4,6 +4,8 @@
 //! `timestamp`); the status codes are the ones of the 2.2.1 status_codes chapter, which 2.1.1
 //! shares.
 
+pub mod translate;
+pub mod v211;
 pub mod v221;
 
 use serde::{Deserialize, Serialize};
