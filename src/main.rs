@@ -31,6 +31,30 @@ enum Command {
     /// Manage connected parties.
     #[command(subcommand)]
     Party(PartyCommand),
+    /// Charge detail records.
+    #[command(subcommand)]
+    Cdr(CdrCommand),
+}
+
+#[derive(Subcommand)]
+enum CdrCommand {
+    /// Price a CDR with a tariff (OCPI 2.2.1 JSON files) and print the totals, each with
+    /// excl_vat and incl_vat.
+    Price(PriceArgs),
+}
+
+#[derive(Args)]
+struct PriceArgs {
+    /// OCPI 2.2.1 Tariff JSON file.
+    #[arg(long)]
+    tariff: PathBuf,
+    /// OCPI 2.2.1 CDR JSON file.
+    #[arg(long)]
+    cdr: PathBuf,
+    /// IANA time zone of the location (e.g. Europe/Amsterdam); default: from the CDR's country
+    /// when it has a single zone.
+    #[arg(long)]
+    time_zone: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +118,14 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Pricing files needs no configuration or database.
+    if let Command::Cdr(CdrCommand::Price(a)) = &cli.command {
+        let tariff = std::fs::read(&a.tariff).with_context(|| format!("reading {}", a.tariff.display()))?;
+        let cdr = std::fs::read(&a.cdr).with_context(|| format!("reading {}", a.cdr.display()))?;
+        let totals = clearing::rating::price_files(&tariff, &cdr, a.time_zone.as_deref())?;
+        print(totals);
+        return Ok(());
+    }
     let config = HubConfig::load(cli.config.as_deref())?;
     let options = StoreOptions { max_connections: config.database.max_connections, ..Default::default() };
     let store = Store::open(&config.database.url, &options)
@@ -106,6 +138,7 @@ async fn main() -> Result<()> {
         }
         Command::Migrate => print(json!({"migrated": true, "backend": state.store.backend()})),
         Command::Party(cmd) => party(&state, cmd).await?,
+        Command::Cdr(_) => unreachable!("handled before the store is opened"),
     }
     Ok(())
 }

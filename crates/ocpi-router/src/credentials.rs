@@ -12,7 +12,7 @@ use hub_core::ocpi::status;
 use hub_core::ocpi::v221::credentials::Credentials;
 use hub_core::ocpi::v221::parse::{self, ParseError};
 use hub_core::party::{Endpoint, InterfaceRole, PartyKey, Role};
-use hub_core::store::{Registration, StoreError};
+use hub_core::store::{Registration, ServerTokenKind, StoreError};
 use hub_core::token;
 use serde_json::json;
 
@@ -153,15 +153,33 @@ pub async fn post_or_put(req: HttpRequest, body: web::Bytes, state: web::Data<Ap
         }
     };
     match exchange(&state, &caller, &creds).await {
-        Ok(new_token) => reply::ok(&ids, Some(hub_credentials(&state, &new_token))),
+        Ok(Some(new_token)) => reply::ok(&ids, Some(hub_credentials(&state, &new_token))),
+        // A concurrent exchange used the token first: the platform is registered now (POST), or
+        // the token is gone (PUT racing a DELETE).
+        Ok(None) if is_post => reply::builder(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, &ids, None, None)
+            .json(hub_core::ocpi::Envelope::error(status::CLIENT_ERROR, "already registered: use PUT to update")),
+        Ok(None) => reply::unauthorized(&ids, "this credentials token is no longer valid"),
         Err(e) => reply::error(&ids, e.code, e.message),
     }
+}
+
+/// Serializes the writes of credentials exchanges in this process (see [`exchange`]).
+static EXCHANGE_WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the token the caller authenticated with is still stored as it was (an invite, or a
+/// server token of the caller's platform).
+async fn token_still_valid(state: &AppState, caller: &Caller) -> Result<bool, StoreError> {
+    let rows = state.store.find_server_tokens(&token::lookup_key(&caller.token)).await?;
+    Ok(rows
+        .iter()
+        .any(|r| r.platform_id == caller.platform.id && (r.kind == ServerTokenKind::Invite) == caller.invite))
 }
 
 /// The server side of a credentials exchange. Everything that can fail (reaching the party,
 /// version negotiation, role conflicts) happens before anything is written, and the write is
 /// one transaction: a failed update leaves the previous registration and token intact.
-async fn exchange(state: &AppState, caller: &Caller, creds: &Credentials) -> Result<String, ExchangeError> {
+/// `Ok(None)`: the caller's token was used up by a concurrent exchange, nothing was written.
+async fn exchange(state: &AppState, caller: &Caller, creds: &Credentials) -> Result<Option<String>, ExchangeError> {
     let roles = roles_of(creds);
     if roles.is_empty() {
         return Err(ExchangeError::new(status::INVALID_PARAMETERS, "roles: at least one role is required"));
@@ -195,21 +213,32 @@ async fn exchange(state: &AppState, caller: &Caller, creds: &Credentials) -> Res
         roles,
         new_server_token: Some((token::lookup_key(&new_token), hash)),
     };
-    state.store.complete_registration(caller.platform.id, &reg).await?;
-    state.invalidate();
+    {
+        // One write at a time, and only while the caller's token is still valid: POSTs racing
+        // with one invite must not all register (each would get a token, all but the last dead,
+        // or several holders of a leaked invite would each get a working one).
+        let _one = EXCHANGE_WRITES.lock().await;
+        if !token_still_valid(state, caller).await? {
+            return Ok(None);
+        }
+        state.store.complete_registration(caller.platform.id, &reg).await?;
+        state.invalidate();
+    }
     hub_client_info::announce(state, caller.platform.id).await;
     tracing::info!(platform = caller.platform.id, "credentials exchanged");
-    Ok(new_token)
+    Ok(Some(new_token))
 }
 
 /// DELETE: unregister.
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let ids = Ids::of(&req);
-    let caller = match auth::authenticate(&state, &req, &ids, Accept::ServerToken).await {
+    // The invite token is valid on the credentials module (transport_and_format: 401 is for the
+    // other modules); its holder is not registered, which the spec answers with 405.
+    let caller = match auth::authenticate(&state, &req, &ids, Accept::InviteOrServerToken).await {
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    if !caller.platform.is_registered() {
+    if caller.invite || !caller.platform.is_registered() {
         return reply::builder(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, &ids, None, None)
             .json(hub_core::ocpi::Envelope::error(status::CLIENT_ERROR, "not registered"));
     }

@@ -10,6 +10,7 @@ pub mod pagination;
 pub mod reply;
 pub mod routing;
 pub mod state;
+pub mod v211;
 pub mod versions;
 
 use actix_web::{App, HttpServer, web};
@@ -18,15 +19,29 @@ use std::sync::Arc;
 
 /// Registers every OCPI route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ocpi/versions", web::get().to(versions::versions))
-        .route("/ocpi/2.2.1", web::get().to(versions::details_221))
-        .route("/ocpi/2.2.1/credentials", web::get().to(credentials::get))
-        .route("/ocpi/2.2.1/credentials", web::post().to(credentials::post_or_put))
-        .route("/ocpi/2.2.1/credentials", web::put().to(credentials::post_or_put))
-        .route("/ocpi/2.2.1/credentials", web::delete().to(credentials::delete))
-        .route("/ocpi/2.2.1/hubclientinfo", web::get().to(hub_client_info::list))
-        // Everything else: the routed modules (`/ocpi/2.2.1/{sender|receiver}/{module}/...`) and
-        // callbacks (`/ocpi/2.2.1/callbacks/{id}`), dispatched by hand; or a 404.
+    // Resources rather than method-guarded routes: another method on these paths gets 405.
+    cfg.service(web::resource("/ocpi/versions").get(versions::versions))
+        .service(web::resource("/ocpi/2.2.1").get(versions::details_221))
+        .service(
+            web::resource("/ocpi/2.2.1/credentials")
+                .get(credentials::get)
+                .post(credentials::post_or_put)
+                .put(credentials::post_or_put)
+                .delete(credentials::delete),
+        )
+        .service(web::resource("/ocpi/2.2.1/hubclientinfo").get(hub_client_info::list))
+        // OCPI 2.1.1: version details and credentials; its modules go to the default service.
+        .service(web::resource("/ocpi/2.1.1").get(versions::details_211))
+        .service(
+            web::resource("/ocpi/2.1.1/credentials")
+                .get(v211::credentials_get)
+                .post(v211::credentials_post_or_put)
+                .put(v211::credentials_post_or_put)
+                .delete(credentials::delete),
+        )
+        // Everything else: the routed modules (`/ocpi/2.2.1/{sender|receiver}/{module}/...`,
+        // `/ocpi/2.1.1/{module}/...`) and callbacks (`/ocpi/2.2.1/callbacks/{id}`), dispatched
+        // by hand; or a 404.
         .default_service(web::to(routing::handle));
 }
 

@@ -40,6 +40,8 @@ pub fn http_status_for(ocpi: u32) -> StatusCode {
         status::UNKNOWN_RECEIVER => StatusCode::NOT_FOUND,
         status::FORWARD_TIMEOUT => StatusCode::GATEWAY_TIMEOUT,
         status::CONNECTION_PROBLEM => StatusCode::BAD_GATEWAY,
+        // The party's own API or versions are at fault, not the hub.
+        status::UNABLE_TO_USE_CLIENT_API | status::UNSUPPORTED_VERSION | status::NO_MATCHING_ENDPOINTS => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -334,9 +334,7 @@ async fn push_object(state: &AppState, ctx: &Ctx, body: Bytes) -> Flow<HttpRespo
     let (change, value) = match method {
         "PUT" => {
             let value = validate_put(ctx, &body)?;
-            if level == 3 {
-                check_identity(ctx, &value, &key)?;
-            }
+            check_identity(ctx, &value, &key)?;
             let lu = last_updated_of(&value).ok_or_else(|| ctx.fail(status::INVALID_PARAMETERS, "last_updated: required"))?;
             let change = if level == 3 {
                 ObjectChange::Put { key: key.clone(), last_updated: lu, body: String::from_utf8_lossy(&body).into_owned() }
@@ -353,6 +351,7 @@ async fn push_object(state: &AppState, ctx: &Ctx, body: Bytes) -> Flow<HttpRespo
             if last_updated_of(&value).is_none() {
                 return Err(ctx.fail(status::INVALID_PARAMETERS, "last_updated: required in a PATCH"));
             }
+            check_identity(ctx, &value, &key)?;
             (Some(sub_object_change(ctx, key.clone(), value.clone(), true)), Some(value))
         }
         "DELETE" => {
@@ -388,23 +387,38 @@ async fn push_object(state: &AppState, ctx: &Ctx, body: Bytes) -> Flow<HttpRespo
     }
 }
 
-/// The URL names the object; so must the body.
+/// The URL names the object; so must the body (a PUT, or a PATCH that mentions an identity
+/// field): an object stored under one key must not call itself another.
 fn check_identity(ctx: &Ctx, value: &Value, key: &ObjectKey) -> Flow<()> {
-    let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_ascii_uppercase);
-    if let Some(cc) = field("country_code") {
-        if cc != key.country_code {
-            return Err(ctx.fail(status::INVALID_PARAMETERS, "country_code: differs from the URL"));
+    let text = |name: &str| value.get(name).and_then(Value::as_str);
+    let differs = |field: &str, expected: &str, case_insensitive: bool| {
+        text(field).is_some_and(|v| if case_insensitive { !v.eq_ignore_ascii_case(expected) } else { v != expected })
+    };
+    match ctx.segs.len() {
+        // The object itself.
+        3 => {
+            if differs("country_code", &key.country_code, true) {
+                return Err(ctx.fail(status::INVALID_PARAMETERS, "country_code: differs from the URL"));
+            }
+            if differs("party_id", &key.party_id, true) {
+                return Err(ctx.fail(status::INVALID_PARAMETERS, "party_id: differs from the URL"));
+            }
+            let id_field = if ctx.module == "tokens" { "uid" } else { "id" };
+            if differs(id_field, &key.id, false) {
+                return Err(ctx.fail(status::INVALID_PARAMETERS, format!("{id_field}: differs from the URL")));
+            }
         }
-    }
-    if let Some(pid) = field("party_id") {
-        if pid != key.party_id {
-            return Err(ctx.fail(status::INVALID_PARAMETERS, "party_id: differs from the URL"));
+        // An EVSE of a location.
+        4 => {
+            if differs("uid", &ctx.segs[3], false) {
+                return Err(ctx.fail(status::INVALID_PARAMETERS, "uid: differs from the URL"));
+            }
         }
-    }
-    let id_field = if ctx.module == "tokens" { "uid" } else { "id" };
-    if let Some(id) = value.get(id_field).and_then(Value::as_str) {
-        if id != key.id {
-            return Err(ctx.fail(status::INVALID_PARAMETERS, format!("{id_field}: differs from the URL")));
+        // A connector of an EVSE.
+        _ => {
+            if differs("id", &ctx.segs[4], false) {
+                return Err(ctx.fail(status::INVALID_PARAMETERS, "id: differs from the URL"));
+            }
         }
     }
     Ok(())
@@ -728,13 +742,21 @@ async fn list(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
     if !matches!(ctx.module.as_str(), "locations" | "tariffs" | "tokens") {
         return Err(ctx.fail(status::UNKNOWN_RECEIVER, format!("GET All of {} needs OCPI-to headers naming the sender", ctx.module)));
     }
+    // Tokens are meant for CPOs; any other party sees only its own.
+    let owner = (ctx.module == "tokens"
+        && !ctx.platform.roles.iter().any(|r| r.role == Role::Cpo && r.key() == ctx.from))
+        .then(|| ctx.from.clone());
     // A client that computes offsets itself (instead of following Link) usually asks for the
     // offset right after a page it just read: the position remembered then avoids a scan.
-    let position_key = (ctx.module.clone(), page.date_from, page.date_to);
+    let list_name = match &owner {
+        Some(o) => format!("{}/{o}", ctx.module),
+        None => ctx.module.clone(),
+    };
+    let position_key = (list_name, page.date_from, page.date_to);
     let after = page.cursor.or_else(|| state.page_positions.get(&position_key, page.offset));
     let filter = ListFilter {
         module: ctx.module.clone(),
-        owner: None,
+        owner,
         date_from: page.date_from,
         date_to: page.date_to,
         offset: page.offset,
@@ -936,11 +958,13 @@ async fn charging_profile(state: &AppState, ctx: &Ctx, body: Bytes) -> Flow<Http
 
 /// The registered platform of `target` with an endpoint for this module and interface.
 async fn target_platform(state: &AppState, ctx: &Ctx, target: &PartyKey, iface: InterfaceRole) -> Flow<(Arc<Platform>, String)> {
-    let platform = state
-        .platform_for_party(target, &ctx.module, iface)
-        .await
-        .map_err(|_| ctx.fail(status::SERVER_ERROR, "internal error"))?
-        .ok_or_else(|| ctx.fail(status::UNKNOWN_RECEIVER, format!("unknown receiver {target}")))?;
+    let mut platform = state.platform_for_party(target, &ctx.module, iface).await.map_err(|_| ctx.fail(status::SERVER_ERROR, "internal error"))?;
+    if platform.is_none() {
+        // Perhaps registered a moment ago by another process: look once more, freshly.
+        state.invalidate();
+        platform = state.platform_for_party(target, &ctx.module, iface).await.map_err(|_| ctx.fail(status::SERVER_ERROR, "internal error"))?;
+    }
+    let platform = platform.ok_or_else(|| ctx.fail(status::UNKNOWN_RECEIVER, format!("unknown receiver {target}")))?;
     if !platform.is_registered() || platform.status == ConnectionStatus::Suspended {
         return Err(ctx.fail(status::CONNECTION_PROBLEM, format!("receiver {target} is not connected")));
     }

@@ -68,6 +68,10 @@ impl Store {
             .await?
             .try_get("id")?;
             if let Some((key, role)) = &party {
+                // A party whose platform unregistered (no client token, SUSPENDED) may come back.
+                sqlx::query("DELETE FROM party_roles WHERE country_code = $1 AND party_id = $2 AND role = $3 AND platform_id IN (SELECT id FROM platforms WHERE client_token IS NULL AND status = 'SUSPENDED')")
+                    .bind(&key.country_code).bind(&key.party_id).bind(role.as_str())
+                    .execute(&mut *tx).await?;
                 let taken = sqlx::query("SELECT 1 AS x FROM party_roles WHERE country_code = $1 AND party_id = $2 AND role = $3")
                     .bind(&key.country_code).bind(&key.party_id).bind(role.as_str())
                     .fetch_optional(&mut *tx).await?;
@@ -150,6 +154,10 @@ impl Store {
         dispatch!(self, pool => {
             let mut tx = pool.begin_with(begin).await?;
             for (key, role, _) in &reg.roles {
+                // A party whose platform unregistered (no client token, SUSPENDED) may come back.
+                sqlx::query("DELETE FROM party_roles WHERE country_code = $1 AND party_id = $2 AND role = $3 AND platform_id IN (SELECT id FROM platforms WHERE client_token IS NULL AND status = 'SUSPENDED')")
+                    .bind(&key.country_code).bind(&key.party_id).bind(role.as_str())
+                    .execute(&mut *tx).await?;
                 let other = sqlx::query("SELECT platform_id FROM party_roles WHERE country_code = $1 AND party_id = $2 AND role = $3 AND platform_id <> $4")
                     .bind(&key.country_code).bind(&key.party_id).bind(role.as_str()).bind(platform_id)
                     .fetch_optional(&mut *tx).await?;
