@@ -14,57 +14,26 @@ use common::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn example(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
-    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The spec's location example, owned by NL-CPO.
 fn location(id: &str) -> Value {
-    let mut l = example("location_example.json");
-    l["country_code"] = json!("NL");
-    l["party_id"] = json!("CPO");
-    l["id"] = json!(id);
-    l
+    spec_location(("NL", "CPO"), id)
 }
 
 /// A session of NL-CPO for a token of `emsp`.
 fn session(id: &str, emsp: (&str, &str)) -> Value {
-    let mut s = example("session_example_1_simple_start.json");
-    s["country_code"] = json!("NL");
-    s["party_id"] = json!("CPO");
-    s["id"] = json!(id);
-    s["cdr_token"]["country_code"] = json!(emsp.0);
-    s["cdr_token"]["party_id"] = json!(emsp.1);
-    s
+    spec_session(("NL", "CPO"), emsp, id)
 }
 
 fn cdr(id: &str, emsp: (&str, &str)) -> Value {
-    let mut c = example("cdr_example.json");
-    c["country_code"] = json!("NL");
-    c["party_id"] = json!("CPO");
-    c["id"] = json!(id);
-    c["cdr_token"]["country_code"] = json!(emsp.0);
-    c["cdr_token"]["party_id"] = json!(emsp.1);
-    c
+    spec_cdr(("NL", "CPO"), emsp, id)
 }
 
 fn token(uid: &str) -> Value {
-    let mut t = example("token_example_2_full_rfid.json");
-    t["country_code"] = json!("DE");
-    t["party_id"] = json!("EMS");
-    t["uid"] = json!(uid);
-    t
+    spec_token(("DE", "EMS"), uid)
 }
 
 async fn register(hub: &Hub, party: &Party, cc: &str, pid: &str, role: &str) {
-    let invite = hub.cli(&["party", "invite", "--name", pid, "--country-code", cc, "--party-id", pid, "--role", role]);
-    party.register(hub, invite["token"].as_str().unwrap()).await;
+    register_invited(hub, party, cc, pid, role).await;
 }
 
 /// A hub with a registered CPO (NL-CPO) and eMSP (DE-EMS).

@@ -14,32 +14,14 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn example(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
-    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The spec's location example, owned by `cc`-`pid`.
 fn location(cc: &str, pid: &str, id: &str) -> Value {
-    let mut l = example("location_example.json");
-    l["country_code"] = json!(cc);
-    l["party_id"] = json!(pid);
-    l["id"] = json!(id);
-    l
+    spec_location((cc, pid), id)
 }
 
 /// The spec's RFID token example, owned by `cc`-`pid`.
 fn token(cc: &str, pid: &str, uid: &str) -> Value {
-    let mut t = example("token_example_2_full_rfid.json");
-    t["country_code"] = json!(cc);
-    t["party_id"] = json!(pid);
-    t["uid"] = json!(uid);
-    t
+    spec_token((cc, pid), uid)
 }
 
 fn credentials_url(hub: &Hub) -> String {
@@ -77,14 +59,7 @@ async fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16
 
 /// Invites `cc`-`pid` with `role` and registers `party` (party-initiated). Returns token C.
 async fn register(hub: &Hub, party: &Party, cc: &str, pid: &str, role: &str) -> String {
-    let invite = hub.cli(&["party", "invite", "--name", pid, "--country-code", cc, "--party-id", pid, "--role", role]);
-    let creds = party.register(hub, invite["token"].as_str().unwrap()).await;
-    assert_eq!(creds["roles"][0]["role"], "HUB", "{creds}");
-    creds["token"].as_str().unwrap().to_string()
-}
-
-fn client_info_put<'a>(cc: &'a str, pid: &'a str, status: &'a str) -> impl Fn(&Recorded) -> bool + 'a {
-    move |r| r.is("PUT", &format!("receiver/hubclientinfo/{cc}/{pid}")) && r.body["status"] == status
+    register_invited(hub, party, cc, pid, role).await
 }
 
 /// The Hub Client Info list as seen by `token`'s platform.

@@ -12,66 +12,31 @@ use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn example(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
-    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The spec's location example, owned by NL-CPO, with an unknown field at two levels.
 fn location(id: &str) -> Value {
-    let mut l = example("location_example.json");
-    l["country_code"] = json!("NL");
-    l["party_id"] = json!("CPO");
-    l["id"] = json!(id);
+    let mut l = spec_location(("NL", "CPO"), id);
     l["x_vendor_extension"] = json!({"kept": true});
     l["evses"][0]["x_evse_note"] = json!("passes through");
     l
 }
 
 fn session(id: &str) -> Value {
-    let mut s = example("session_example_1_simple_start.json");
-    s["country_code"] = json!("NL");
-    s["party_id"] = json!("CPO");
-    s["id"] = json!(id);
+    let mut s = spec_session(("NL", "CPO"), ("DE", "EMS"), id);
     s["location_id"] = json!("LOC1");
-    s["cdr_token"]["country_code"] = json!("DE");
-    s["cdr_token"]["party_id"] = json!("EMS");
     s["authorization_reference"] = json!("AUTH-REF-1");
     s
 }
 
 fn token(uid: &str) -> Value {
-    let mut t = example("token_example_2_full_rfid.json");
-    t["country_code"] = json!("DE");
-    t["party_id"] = json!("EMS");
-    t["uid"] = json!(uid);
-    t
+    spec_token(("DE", "EMS"), uid)
 }
 
 fn cdr(id: &str) -> Value {
-    let mut c = example("cdr_example.json");
-    c["country_code"] = json!("NL");
-    c["party_id"] = json!("CPO");
-    c["id"] = json!(id);
-    c["cdr_token"]["country_code"] = json!("DE");
-    c["cdr_token"]["party_id"] = json!("EMS");
-    c
+    spec_cdr(("NL", "CPO"), ("DE", "EMS"), id)
 }
 
 async fn register(hub: &Hub, party: &Party, cc: &str, pid: &str, role: &str) {
-    let invite = hub.cli(&["party", "invite", "--name", pid, "--country-code", cc, "--party-id", pid, "--role", role]);
-    let creds = party.register(hub, invite["token"].as_str().unwrap()).await;
-    assert_eq!(creds["roles"][0]["role"], "HUB", "the hub answers with its own credentials: {creds}");
-    assert_ne!(creds["token"], invite["token"], "a new server token replaces the invite token");
-}
-
-fn client_info_put<'a>(cc: &'a str, pid: &'a str, status: &'a str) -> impl Fn(&Recorded) -> bool + 'a {
-    move |r| r.is("PUT", &format!("receiver/hubclientinfo/{cc}/{pid}")) && r.body["status"] == status
+    register_invited(hub, party, cc, pid, role).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
