@@ -64,12 +64,9 @@ pub fn candidates(header: &str) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::with_capacity(2);
-    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value) {
-        if let Ok(s) = String::from_utf8(bytes) {
-            if !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()) {
-                out.push(s);
-            }
-        }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value).ok().and_then(|b| String::from_utf8(b).ok());
+    if let Some(s) = decoded.filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())) {
+        out.push(s);
     }
     out.push(value.to_string());
     out

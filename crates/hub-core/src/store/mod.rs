@@ -8,11 +8,13 @@
 //! the same way on both; JSON bodies are stored as text, exactly as received.
 
 mod callbacks;
+mod microcpo;
 mod objects;
 mod outbox;
 mod platforms;
 
 pub use callbacks::Callback;
+pub use microcpo::{Charger, NewCharger};
 pub use objects::{ListFilter, ListPage, ObjectChange, ObjectKey, PatchFn, StoredObject};
 pub use outbox::{Delivery, NewDelivery};
 pub use platforms::{Registration, ServerTokenKind, ServerTokenRow};
@@ -99,12 +101,9 @@ impl Store {
                 })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
-            if let Some(parent) = opts.get_filename().parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        StoreError::UnsupportedUrl(format!("cannot create {}: {e}", parent.display()))
-                    })?;
-                }
+            if let Some(parent) = opts.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::UnsupportedUrl(format!("cannot create {}: {e}", parent.display())))?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
