@@ -5,12 +5,14 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use hub_core::config::HubConfig;
 use hub_core::party::{ConnectionStatus, PartyKey, Role};
-use hub_core::store::{Store, StoreOptions};
+use hub_core::store::{NewCharger, ObjectChange, ObjectKey, Store, StoreOptions};
 use hub_core::token;
 use ocpi_router::state::AppState;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+mod microcpo;
 
 #[derive(Parser)]
 #[command(name = "ocpi-hub", version, about = "OCPI roaming hub with a micro-CPO OCPP gateway")]
@@ -24,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the hub: OCPI API and delivery worker.
+    /// Run the hub: OCPI API, delivery worker and the OCPP gateway of hosted chargers.
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -34,6 +36,86 @@ enum Command {
     /// Charge detail records.
     #[command(subcommand)]
     Cdr(CdrCommand),
+    /// Micro-CPO parties hosted by the hub.
+    #[command(subcommand)]
+    Microcpo(MicroCpoCommand),
+    /// Locations of hosted parties.
+    #[command(subcommand)]
+    Location(ObjectCommand),
+    /// Tariffs of hosted parties.
+    #[command(subcommand)]
+    Tariff(ObjectCommand),
+    /// OCPP chargers of hosted parties.
+    #[command(subcommand)]
+    Charger(ChargerCommand),
+}
+
+#[derive(Subcommand)]
+enum MicroCpoCommand {
+    /// Create a CPO party hosted by the hub (listed CONNECTED in Hub Client Info).
+    Add(MicroCpoAddArgs),
+}
+
+#[derive(Args)]
+struct MicroCpoAddArgs {
+    /// Country code of the new party (2 characters).
+    #[arg(long)]
+    country_code: String,
+    /// Party id of the new party (3 characters).
+    #[arg(long)]
+    party_id: String,
+    /// Business name.
+    #[arg(long)]
+    name: String,
+}
+
+#[derive(Subcommand)]
+enum ObjectCommand {
+    /// Store an OCPI 2.2.1 object of a hosted party and broadcast it (PUT) to every party
+    /// receiving the module.
+    Put(ObjectPutArgs),
+}
+
+#[derive(Args)]
+struct ObjectPutArgs {
+    /// Country code of the hosted party.
+    #[arg(long)]
+    country_code: String,
+    /// Party id of the hosted party.
+    #[arg(long)]
+    party_id: String,
+    /// OCPI 2.2.1 JSON file of the object.
+    #[arg(long)]
+    file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum ChargerCommand {
+    /// Add an OCPP charger to a location of a hosted party; prints its websocket URL.
+    Add(ChargerAddArgs),
+}
+
+#[derive(Args)]
+struct ChargerAddArgs {
+    /// Country code of the hosted party.
+    #[arg(long)]
+    country_code: String,
+    /// Party id of the hosted party.
+    #[arg(long)]
+    party_id: String,
+    /// Id of the location (already put with `location put`).
+    #[arg(long)]
+    location: String,
+    /// The charger's OCPP identity (last segment of its websocket URL; the Basic-auth username).
+    #[arg(long)]
+    charger_id: String,
+    /// The charger's Basic-auth password (stored hashed).
+    #[arg(long)]
+    password: String,
+    /// EVSE uids of the location, comma separated, in OCPP order: connector (1.6) / EVSE
+    /// (2.0.1) 1, 2, ...
+    #[arg(long, value_delimiter = ',', required = true)]
+    evse_uids: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -133,13 +215,134 @@ async fn main() -> Result<()> {
         .with_context(|| format!("opening database {}", redact(&config.database.url)))?;
     let state = Arc::new(AppState::new(store, config));
     match cli.command {
-        Command::Serve => {
-            ocpi_router::serve(state).await?;
-        }
+        Command::Serve => serve(state).await?,
         Command::Migrate => print(json!({"migrated": true, "backend": state.store.backend()})),
         Command::Party(cmd) => party(&state, cmd).await?,
         Command::Cdr(_) => unreachable!("handled before the store is opened"),
+        Command::Microcpo(MicroCpoCommand::Add(a)) => microcpo_add(&state, a).await?,
+        Command::Location(ObjectCommand::Put(a)) => object_put(&state, "locations", a).await?,
+        Command::Tariff(ObjectCommand::Put(a)) => object_put(&state, "tariffs", a).await?,
+        Command::Charger(ChargerCommand::Add(a)) => charger_add(&state, a).await?,
     }
+    Ok(())
+}
+
+/// The OCPI API (with its delivery worker) and the OCPP gateway, side by side: the first to stop
+/// ends the process.
+async fn serve(state: Arc<AppState>) -> Result<()> {
+    let listen: std::net::SocketAddr = state
+        .config
+        .ocpp
+        .listen
+        .parse()
+        .with_context(|| format!("ocpp.listen: not an address: {}", state.config.ocpp.listen))?;
+    let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, ..Default::default() });
+    let auth = Arc::new(microcpo::StoreAuth { state: state.clone() });
+    let handler = Arc::new(microcpo::MicroCpoHandler { state: state.clone() });
+    tokio::select! {
+        r = ocpi_router::serve(state.clone()) => r.context("OCPI API")?,
+        r = gateway.serve(auth, handler) => r.context("OCPP gateway")?,
+    }
+    Ok(())
+}
+
+fn party_key(country_code: &str, party_id: &str) -> Result<PartyKey> {
+    if country_code.len() != 2 || party_id.len() != 3 {
+        bail!("--country-code takes 2 characters and --party-id 3");
+    }
+    Ok(PartyKey::new(&country_code.to_ascii_uppercase(), &party_id.to_ascii_uppercase()))
+}
+
+/// The platform id of a hosted party, or an error naming it.
+async fn hosted(state: &AppState, key: &PartyKey) -> Result<i64> {
+    state.store.find_hosted_party(key).await?.with_context(|| format!("{key} is not a party hosted by this hub (see `microcpo add`)"))
+}
+
+async fn microcpo_add(state: &AppState, a: MicroCpoAddArgs) -> Result<()> {
+    let key = party_key(&a.country_code, &a.party_id)?;
+    let id = state.store.create_hosted_party(&key, &a.name).await?;
+    ocpi_router::hub_client_info::announce(state, id).await;
+    print(json!({"platform_id": id, "country_code": key.country_code, "party_id": key.party_id, "role": "CPO", "status": "CONNECTED"}));
+    Ok(())
+}
+
+/// `location put` / `tariff put`: validate, store the hub's copy and broadcast a PUT.
+async fn object_put(state: &AppState, module: &str, a: ObjectPutArgs) -> Result<()> {
+    use hub_core::ocpi::v221::parse::{self, ParseError};
+    use hub_core::ocpi::v221::{locations::Location, tariffs::Tariff};
+    let key = party_key(&a.country_code, &a.party_id)?;
+    hosted(state, &key).await?;
+    let text = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let checked = match module {
+        "locations" => parse::parse::<Location>(&text).map(|_| ()),
+        _ => parse::parse::<Tariff>(&text).map(|_| ()),
+    };
+    match checked {
+        Ok(()) => {}
+        Err(ParseError::Invalid { field, message }) => bail!("{}: {field}: {message}", a.file.display()),
+        Err(ParseError::Syntax(m)) => bail!("{}: {m}", a.file.display()),
+    }
+    let value: serde_json::Value = serde_json::from_slice(&text)?;
+    let text_of = |f: &str| value.get(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    if !text_of("country_code").eq_ignore_ascii_case(&key.country_code) || !text_of("party_id").eq_ignore_ascii_case(&key.party_id) {
+        bail!("the object's country_code/party_id must be {}/{}", key.country_code, key.party_id);
+    }
+    let id = text_of("id");
+    let last_updated = ocpi_router::pagination::parse_datetime(&text_of("last_updated")).context("last_updated: not a DateTime")?;
+    let object = ObjectKey::new(module, &key, &id);
+    let body = String::from_utf8(text).context("not UTF-8")?;
+    let published = ocpi_router::publish::broadcast_push(
+        state,
+        ocpi_router::publish::Push {
+            from: &state.hub,
+            owner_role: Role::Cpo,
+            key: &object,
+            change: Some(ObjectChange::Put { key: object.clone(), last_updated, body: body.clone() }),
+            method: "PUT",
+            path: format!("/{}/{}/{}", key.country_code, key.party_id, id),
+            body: Some(body),
+        },
+    )
+    .await?;
+    print(json!({"module": module, "country_code": key.country_code, "party_id": key.party_id, "id": id, "receivers": published.receivers}));
+    Ok(())
+}
+
+async fn charger_add(state: &AppState, a: ChargerAddArgs) -> Result<()> {
+    let key = party_key(&a.country_code, &a.party_id)?;
+    hosted(state, &key).await?;
+    if a.charger_id.is_empty() || a.charger_id.contains(['/', '?', '#']) {
+        bail!("--charger-id: must be non-empty without '/', '?' or '#'");
+    }
+    let location = state
+        .store
+        .get_object(&ObjectKey::new("locations", &key, &a.location))
+        .await?
+        .with_context(|| format!("no location {} of {key} (see `location put`)", a.location))?
+        .json()?;
+    let known: Vec<&str> = location["evses"].as_array().map(|l| l.iter().filter_map(|e| e["uid"].as_str()).collect()).unwrap_or_default();
+    for uid in &a.evse_uids {
+        if !known.contains(&uid.as_str()) {
+            bail!("location {} has no EVSE {uid} (it has: {})", a.location, known.join(", "));
+        }
+    }
+    let hash = token::hash(&a.password)?;
+    state
+        .store
+        .add_charger(&NewCharger {
+            charger_id: a.charger_id.clone(),
+            password_hash: hash,
+            owner: key.clone(),
+            location_id: a.location.clone(),
+            evse_uids: a.evse_uids.clone(),
+        })
+        .await?;
+    print(json!({
+        "charger_id": a.charger_id,
+        "location_id": a.location,
+        "evse_uids": a.evse_uids,
+        "ws_url": format!("ws://{}/ocpp/{}", state.config.ocpp.listen, a.charger_id),
+    }));
     Ok(())
 }
 

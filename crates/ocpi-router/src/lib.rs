@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod delivery;
 pub mod hub_client_info;
 pub mod pagination;
+pub mod publish;
 pub mod reply;
 pub mod routing;
 pub mod state;

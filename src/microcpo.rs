@@ -1,0 +1,250 @@
+//! The micro-CPO business layer: the hub as the CPO of its own OCPP chargers.
+//!
+//! Lives in the binary so that neither library depends on the other: `ocpp-gateway` knows
+//! nothing of OCPI and `ocpi-router` nothing of OCPP. It provides
+//! - [`StoreAuth`], the gateway's [`ChargerAuth`] over the `chargers` table (argon2 password of
+//!   HTTP Basic auth, OCPP security profiles 1 and 2);
+//! - [`MicroCpoHandler`], the gateway's [`Handler`]: BootNotification, Heartbeat,
+//!   StatusNotification (mapped to the OCPI EVSE status, applied to the hub's copy of the
+//!   location and broadcast as a PATCH to the parties receiving locations), DataTransfer
+//!   (Rejected), Firmware/DiagnosticsStatusNotification (acknowledged). Everything else answers
+//!   NotImplemented for now (transactions and commands come later).
+
+use hub_core::ocpi::v221::locations::Location;
+use hub_core::ocpi::v221::parse::{self, ParseError};
+use hub_core::party::{PartyKey, Role};
+use hub_core::store::{Charger, ObjectChange, ObjectKey};
+use hub_core::token;
+use ocpi_router::publish::{self, Push};
+use ocpi_router::state::AppState;
+use ocpp_gateway::{AuthResult, BasicAuth, BoxFuture, CallErrorReply, ChargerAuth, DisconnectReason, Handler, OcppVersion, Session};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Heartbeat interval (seconds) given to chargers in the BootNotification answer.
+pub const HEARTBEAT_INTERVAL: u64 = 300;
+
+/// An OCPI DateTime of now (also used as `currentTime` in OCPP answers).
+fn now_ts() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Charger authentication against the `chargers` table.
+pub struct StoreAuth {
+    pub state: Arc<AppState>,
+}
+
+impl ChargerAuth for StoreAuth {
+    fn check<'a>(&'a self, charger_id: &'a str, basic_auth: Option<&'a BasicAuth>) -> BoxFuture<'a, AuthResult> {
+        Box::pin(async move {
+            let charger = match self.state.store.get_charger(charger_id).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return AuthResult::UnknownCharger,
+                Err(e) => {
+                    tracing::error!(error = %e, charger_id, "charger lookup failed");
+                    return AuthResult::Unavailable;
+                }
+            };
+            let Some(password) = basic_auth.and_then(|b| b.password_str()).map(str::to_owned) else {
+                return AuthResult::BadCredentials;
+            };
+            // argon2 is deliberately slow: off the async workers.
+            let hash = charger.password_hash;
+            match tokio::task::spawn_blocking(move || token::verify(&password, &hash)).await {
+                Ok(true) => AuthResult::Accepted,
+                Ok(false) => AuthResult::BadCredentials,
+                Err(_) => AuthResult::Unavailable,
+            }
+        })
+    }
+}
+
+/// OCPP 1.6 `ChargePointStatus` → OCPI 2.2.1 EVSE `Status`.
+///
+/// | OCPP 1.6        | OCPI        | why |
+/// |-----------------|-------------|-----|
+/// | Available       | AVAILABLE   | |
+/// | Preparing       | CHARGING    | plugged in / authorized: the EVSE is in use, not free |
+/// | Charging        | CHARGING    | |
+/// | SuspendedEV     | CHARGING    | session running, the car pauses |
+/// | SuspendedEVSE   | CHARGING    | session running, the charger pauses |
+/// | Finishing       | CHARGING    | session ended, the car still occupies the EVSE |
+/// | Reserved        | RESERVED    | |
+/// | Unavailable     | INOPERATIVE | taken out of service on purpose |
+/// | Faulted         | OUTOFORDER  | broken |
+pub fn map_status_16(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "Available" => "AVAILABLE",
+        "Preparing" | "Charging" | "SuspendedEV" | "SuspendedEVSE" | "Finishing" => "CHARGING",
+        "Reserved" => "RESERVED",
+        "Unavailable" => "INOPERATIVE",
+        "Faulted" => "OUTOFORDER",
+        _ => return None,
+    })
+}
+
+/// OCPP 2.0.1 `ConnectorStatusEnumType` → OCPI 2.2.1 EVSE `Status`.
+///
+/// | OCPP 2.0.1  | OCPI        |
+/// |-------------|-------------|
+/// | Available   | AVAILABLE   |
+/// | Occupied    | CHARGING    |
+/// | Reserved    | RESERVED    |
+/// | Unavailable | INOPERATIVE |
+/// | Faulted     | OUTOFORDER  |
+pub fn map_status_201(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "Available" => "AVAILABLE",
+        "Occupied" => "CHARGING",
+        "Reserved" => "RESERVED",
+        "Unavailable" => "INOPERATIVE",
+        "Faulted" => "OUTOFORDER",
+        _ => return None,
+    })
+}
+
+/// The business handler of hosted chargers.
+pub struct MicroCpoHandler {
+    pub state: Arc<AppState>,
+}
+
+fn internal(e: impl std::fmt::Display) -> CallErrorReply {
+    tracing::error!(error = %e, "micro-CPO handler");
+    CallErrorReply::internal("internal error")
+}
+
+impl MicroCpoHandler {
+    async fn charger(&self, session: &Session) -> Result<Charger, CallErrorReply> {
+        match self.state.store.get_charger(&session.charger_id).await {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => Err(CallErrorReply::internal("charger no longer configured")),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn boot(&self, session: &Session, payload: Value) -> Result<Value, CallErrorReply> {
+        self.state.store.set_charger_boot(&session.charger_id, &payload).await.map_err(internal)?;
+        Ok(json!({"status": "Accepted", "currentTime": now_ts(), "interval": HEARTBEAT_INTERVAL}))
+    }
+
+    async fn status_notification(&self, session: &Session, payload: Value) -> Result<Value, CallErrorReply> {
+        let (number, ocpp_status) = match session.version {
+            OcppVersion::V16 => (payload["connectorId"].as_i64().unwrap_or(0), map_status_16(payload["status"].as_str().unwrap_or_default())),
+            OcppVersion::V201 => (payload["evseId"].as_i64().unwrap_or(0), map_status_201(payload["connectorStatus"].as_str().unwrap_or_default())),
+        };
+        // Connector 0 (1.6) is the charger as a whole: no EVSE to update.
+        let Some(ocpi_status) = ocpp_status.filter(|_| number >= 1) else {
+            return Ok(json!({}));
+        };
+        let charger = self.charger(session).await?;
+        let Some(evse_uid) = charger.evse_uid(number).map(str::to_owned) else {
+            tracing::warn!(charger_id = %charger.charger_id, number, "StatusNotification for an EVSE the charger was not configured with");
+            return Ok(json!({}));
+        };
+        self.publish_evse_status(&charger, &evse_uid, ocpi_status).await?;
+        Ok(json!({}))
+    }
+
+    /// Applies `{status, last_updated}` to the EVSE in the hub's copy of the location and queues
+    /// the same PATCH for every receiver of locations, in one transaction.
+    async fn publish_evse_status(&self, charger: &Charger, evse_uid: &str, status: &'static str) -> Result<(), CallErrorReply> {
+        let owner = charger.owner();
+        let key = ObjectKey::new("locations", &owner, &charger.location_id);
+        let now = now_ts();
+        let micros = chrono::DateTime::parse_from_rfc3339(&now).map(|d| d.timestamp_micros()).unwrap_or_default();
+        let patch = json!({"status": status, "last_updated": now});
+        let uid = evse_uid.to_string();
+        let incoming = patch.clone();
+        let change = ObjectChange::Patch {
+            key: key.clone(),
+            patch: Box::new(move |old: &str| {
+                let mut loc: Value = serde_json::from_str(old).map_err(|e| e.to_string())?;
+                let evse = loc
+                    .get_mut("evses")
+                    .and_then(Value::as_array_mut)
+                    .and_then(|a| a.iter_mut().find(|e| e.get("uid").and_then(Value::as_str) == Some(uid.as_str())))
+                    .ok_or_else(|| format!("evses: no EVSE {uid}"))?;
+                if let (Some(e), Some(p)) = (evse.as_object_mut(), incoming.as_object()) {
+                    for (k, v) in p {
+                        e.insert(k.clone(), v.clone());
+                    }
+                }
+                loc["last_updated"] = incoming["last_updated"].clone();
+                parse::from_value::<Location>(loc.clone()).map_err(|e| match e {
+                    ParseError::Invalid { field, message } => format!("{field}: {message}"),
+                    ParseError::Syntax(m) => m,
+                })?;
+                Ok((loc.to_string(), micros))
+            }),
+        };
+        let hub: PartyKey = self.state.hub.clone();
+        let published = publish::broadcast_push(
+            &self.state,
+            Push {
+                from: &hub,
+                owner_role: Role::Cpo,
+                key: &key,
+                change: Some(change),
+                method: "PATCH",
+                path: format!("/{}/{}/{}/{}", owner.country_code, owner.party_id, charger.location_id, evse_uid),
+                body: Some(patch.to_string()),
+            },
+        )
+        .await
+        .map_err(internal)?;
+        if published.stored.is_none() {
+            tracing::warn!(location = %charger.location_id, "EVSE status of a location the hub has no copy of");
+        }
+        tracing::info!(charger_id = %charger.charger_id, evse_uid, status, receivers = published.receivers, "EVSE status published");
+        Ok(())
+    }
+}
+
+impl Handler for MicroCpoHandler {
+    fn on_connect<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.state.store.set_charger_connected(&session.charger_id, true).await {
+                tracing::error!(error = %e, charger_id = %session.charger_id, "recording connection");
+            }
+        })
+    }
+
+    fn on_call<'a>(&'a self, session: &'a Session, action: &'static str, payload: Value) -> BoxFuture<'a, Result<Value, CallErrorReply>> {
+        Box::pin(async move {
+            match action {
+                "BootNotification" => self.boot(session, payload).await,
+                "Heartbeat" => Ok(json!({"currentTime": now_ts()})),
+                "StatusNotification" => self.status_notification(session, payload).await,
+                "DataTransfer" => Ok(json!({"status": "Rejected"})),
+                "FirmwareStatusNotification" | "DiagnosticsStatusNotification" => Ok(json!({})),
+                _ => Err(CallErrorReply::not_implemented(action)),
+            }
+        })
+    }
+
+    fn on_disconnect<'a>(&'a self, session: &'a Session, reason: DisconnectReason) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            // A replaced connection's successor has its own on_connect after this one.
+            if reason != DisconnectReason::Replaced {
+                if let Err(e) = self.state.store.set_charger_connected(&session.charger_id, false).await {
+                    tracing::error!(error = %e, charger_id = %session.charger_id, "recording disconnection");
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping() {
+        assert_eq!(map_status_16("Available"), Some("AVAILABLE"));
+        assert_eq!(map_status_16("Finishing"), Some("CHARGING"));
+        assert_eq!(map_status_16("Faulted"), Some("OUTOFORDER"));
+        assert_eq!(map_status_16("Unavailable"), Some("INOPERATIVE"));
+        assert_eq!(map_status_201("Occupied"), Some("CHARGING"));
+        assert_eq!(map_status_201("Sleeping"), None);
+    }
+}
