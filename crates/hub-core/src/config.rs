@@ -20,6 +20,9 @@ pub struct HubConfig {
     pub identity: IdentityConfig,
     pub forwarding: ForwardingConfig,
     pub delivery: DeliveryConfig,
+    /// OCPI 2.1.1 parties (translation to and from 2.2.1).
+    #[serde(default)]
+    pub ocpi211: Ocpi211Config,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +66,22 @@ pub struct DeliveryConfig {
     pub offline_after_failures: u32,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Ocpi211Config {
+    /// Time zone given to a 2.1.1 Location without `time_zone` (required in 2.2.1).
+    pub default_time_zone: String,
+    /// `timeout` (seconds) announced in the 2.2.1 CommandResponse of a 2.1.1 CPO, which has
+    /// none: how long the requester should wait for the asynchronous result.
+    pub command_timeout_s: u32,
+}
+
+impl Default for Ocpi211Config {
+    fn default() -> Self {
+        Self { default_time_zone: "Europe/Amsterdam".into(), command_timeout_s: 60 }
+    }
+}
+
 const DEFAULTS: &str = r#"
 [database]
 url = "sqlite://./data/hub.db"
@@ -87,6 +106,10 @@ poll_ms = 500
 min_backoff_ms = 1000
 max_backoff_ms = 60000
 offline_after_failures = 3
+
+[ocpi211]
+default_time_zone = "Europe/Amsterdam"
+command_timeout_s = 60
 "#;
 
 impl HubConfig {

@@ -49,7 +49,7 @@ pub struct Discovered {
 
 /// Fetches a party's versions and the details of the highest version both sides speak.
 pub async fn discover(state: &AppState, versions_url: &str, token: &str) -> Result<Discovered, ExchangeError> {
-    let data = client::get_data(state, versions_url, token, "2.2.1")
+    let data = crate::v211::get_versions(state, versions_url, token)
         .await
         .map_err(|e| ExchangeError::new(status::UNABLE_TO_USE_CLIENT_API, e))?;
     let offered: Vec<(String, String)> = data
@@ -62,7 +62,7 @@ pub async fn discover(state: &AppState, versions_url: &str, token: &str) -> Resu
         .unwrap_or_default();
     let (version, details_url) = VERSIONS
         .iter()
-        .find_map(|ours| offered.iter().find(|(v, _)| v == ours).cloned())
+        .find_map(|ours| offered.iter().find(|(v, _)| crate::v211::same_version(v, ours)).map(|(_, url)| (ours.to_string(), url.clone())))
         .ok_or_else(|| {
             let theirs: Vec<_> = offered.iter().map(|(v, _)| v.as_str()).collect();
             ExchangeError::new(status::UNSUPPORTED_VERSION, format!("no mutual OCPI version (party offers {theirs:?}, hub speaks {VERSIONS:?})"))
@@ -78,7 +78,12 @@ pub async fn discover(state: &AppState, versions_url: &str, token: &str) -> Resu
                 .filter_map(|e| {
                     Some(Endpoint {
                         identifier: e.get("identifier")?.as_str()?.to_string(),
-                        role: e.get("role")?.as_str()?.parse().ok()?,
+                        // 2.1.x endpoints have no role; `v211::assign_interface_roles` gives them
+                        // the one the party's role implies before they are stored.
+                        role: match e.get("role") {
+                            None if version.starts_with("2.1") => InterfaceRole::Sender,
+                            r => r?.as_str()?.parse().ok()?,
+                        },
                         url: e.get("url")?.as_str()?.trim_end_matches('/').to_string(),
                     })
                 })
@@ -179,7 +184,7 @@ async fn token_still_valid(state: &AppState, caller: &Caller) -> Result<bool, St
 /// version negotiation, role conflicts) happens before anything is written, and the write is
 /// one transaction: a failed update leaves the previous registration and token intact.
 /// `Ok(None)`: the caller's token was used up by a concurrent exchange, nothing was written.
-async fn exchange(state: &AppState, caller: &Caller, creds: &Credentials) -> Result<Option<String>, ExchangeError> {
+pub(crate) async fn exchange(state: &AppState, caller: &Caller, creds: &Credentials) -> Result<Option<String>, ExchangeError> {
     let roles = roles_of(creds);
     if roles.is_empty() {
         return Err(ExchangeError::new(status::INVALID_PARAMETERS, "roles: at least one role is required"));
@@ -196,7 +201,11 @@ async fn exchange(state: &AppState, caller: &Caller, creds: &Credentials) -> Res
             ));
         }
     }
-    let discovered = discover(state, &creds.url, &creds.token).await?;
+    let mut discovered = discover(state, &creds.url, &creds.token).await?;
+    if discovered.version.starts_with("2.1") {
+        discovered.endpoints = crate::v211::assign_interface_roles(&discovered.endpoints, &roles)
+            .map_err(|m| ExchangeError::new(status::INVALID_PARAMETERS, m))?;
+    }
     let new_token = token::generate();
     let hash = {
         let t = new_token.clone();
@@ -256,6 +265,14 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 /// stores the token the party answers with. A failure leaves nothing behind.
 pub async fn register_with(state: &AppState, versions_url: &str, party_token: &str) -> Result<i64, ExchangeError> {
     let discovered = discover(state, versions_url, party_token).await?;
+    if discovered.version.starts_with("2.1") {
+        // The hub cannot tell a 2.1.1 party's role from its credentials: it registers itself
+        // (`party invite --role`), and the hub answers as the credentials receiver.
+        return Err(ExchangeError::new(
+            status::UNSUPPORTED_VERSION,
+            "hub-initiated registration needs OCPI 2.2.1; a 2.1.1 party registers itself with an invite (party invite --role CPO|EMSP)",
+        ));
+    }
     let creds_url = discovered
         .endpoints
         .iter()

@@ -128,7 +128,16 @@ async fn attempt(state: &AppState, d: &Delivery) -> Outcome {
     };
     let method = reqwest::Method::from_bytes(d.d.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
     let body = d.d.body.clone().map(bytes::Bytes::from);
-    match client::call(&state.http, method, &url, token, version, &d.d.headers, body).await {
+    // The outbox keeps 2.2.1 bodies; a 2.1.1 receiver gets them translated, without routing headers.
+    let (headers, body) = if crate::v211::is_v211(&platform) {
+        match crate::v211::delivery_to_v211(state, &d.d, body).await {
+            Ok(translated) => translated,
+            Err(why) => return Outcome::Rejected(format!("cannot be represented in OCPI 2.1.1: {why}")),
+        }
+    } else {
+        (d.d.headers.clone(), body)
+    };
+    match client::call(&state.http, method, &url, token, version, &headers, body).await {
         Err(CallError::Timeout) => Outcome::Retry("timed out".into()),
         Err(e) => Outcome::Retry(e.to_string()),
         Ok(answer) => {

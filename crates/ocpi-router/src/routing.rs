@@ -30,6 +30,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+mod v211;
+
 /// Everything known about a request once it is authenticated and addressed.
 struct Ctx {
     /// This worker's outbound client.
@@ -87,6 +89,10 @@ pub async fn handle(
     http: web::Data<crate::state::WorkerClient>,
 ) -> HttpResponse {
     let ids = Ids::of(&req);
+    // `/ocpi/2.1.1/{module}[/{tail}]`: a 2.1.1 party's request, mapped onto the same pipeline.
+    if let Some(rest) = req.path().strip_prefix("/ocpi/2.1.1/") {
+        return v211::handle(&req, body, &state, &http, rest).await;
+    }
     // `/ocpi/2.2.1/{sender|receiver}/{module}[/{tail}]`, split by hand: this is the hot path,
     // and actix's pattern matcher would run a regex for the open-ended tail.
     let Some(rest) = req.path().strip_prefix("/ocpi/2.2.1/") else {
@@ -1071,6 +1077,16 @@ async fn send_raw(
     let method = reqwest::Method::from_bytes(ctx.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let token = platform.client_token.as_deref().unwrap_or_default();
     let version = platform.ocpi_version.as_deref().unwrap_or("2.2.1");
+    // A 2.1.1 receiver gets 2.1.1 bodies and no routing headers.
+    let v211 = crate::v211::is_v211(platform);
+    let (headers, body) = if v211 {
+        match v211::prepare(state, ctx, target, headers, body).await {
+            Ok(prepared) => prepared,
+            Err(answer) => return Ok(answer),
+        }
+    } else {
+        (headers, body)
+    };
     let result = client::call(&ctx.http, method, url, token, version, &headers, body).await;
     note_outcome(state, platform, result.is_ok()).await;
     let answer = result?;
@@ -1086,6 +1102,9 @@ async fn send_raw(
         }
     }
     b.insert_header((actix_web::http::header::CONTENT_TYPE, "application/json"));
+    if v211 {
+        return Ok(b.body(v211::answer(state, ctx, target, &answer.body).await));
+    }
     Ok(b.body(answer.body))
 }
 
@@ -1131,6 +1150,19 @@ async fn callback(req: &HttpRequest, body: Bytes, state: &AppState, id: &str) ->
     if !caller.platform.has_party(&cb.receiver) {
         return reply::builder(StatusCode::FORBIDDEN, &ids, None, None).json(Envelope::error(status::CLIENT_ERROR, "this callback belongs to another party"));
     }
+    // A 2.1.1 CPO posts a 2.1.1 CommandResponse: the requester is owed a 2.2.1 CommandResult
+    // (translated again at delivery for a 2.1.1 requester).
+    let body = if cb.module == "commands" && crate::v211::is_v211(&caller.platform) {
+        match crate::v211::command_result_to_v221(&body) {
+            Ok(b) => b,
+            Err(crate::v211::Refused::Syntax(m)) => {
+                return reply::builder(StatusCode::BAD_REQUEST, &ids, None, None).json(Envelope::error(status::INVALID_PARAMETERS, m));
+            }
+            Err(crate::v211::Refused::Invalid(m)) => return reply::error(&ids, status::INVALID_PARAMETERS, m),
+        }
+    } else {
+        body
+    };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {

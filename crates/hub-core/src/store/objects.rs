@@ -158,6 +158,20 @@ impl Store {
         })
     }
 
+    /// Stored tokens whose body mentions `text` (a superset: callers check the field they need).
+    /// Used to find a token by its `contract_id` (the 2.1.1 `auth_id` of sessions and CDRs),
+    /// which is not indexed: it scans the module's rows, so it is a fallback after
+    /// [`Store::find_objects_by_id`].
+    pub async fn find_tokens_mentioning(&self, text: &str, limit: i64) -> Result<Vec<StoredObject>> {
+        let sql = format!("SELECT {OBJ_COLS} FROM objects WHERE module = 'tokens' AND body LIKE $1 ESCAPE '\\' ORDER BY seq LIMIT $2");
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&pattern).bind(limit).fetch_all(pool).await?;
+            rows.iter().map(object_from_row).collect()
+        })
+    }
+
     /// One page of a GET All.
     ///
     /// Only the conditions that apply are written into the SQL (with `QueryBuilder`), so both

@@ -27,6 +27,7 @@ pub mod cdrs;
 pub mod commands;
 pub mod credentials;
 pub mod locations;
+pub mod patch;
 pub mod sessions;
 pub mod tariffs;
 pub mod tokens;
@@ -44,6 +45,7 @@ pub use locations::{
     connector_to_v211, connector_to_v221, evse_to_v211, evse_to_v221, hours_to_v211, hours_to_v221,
     location_to_v211, location_to_v221, relevant_location_to_v211,
 };
+pub use patch::{PatchObject, patch_to_v211, patch_to_v221};
 pub use sessions::{cdr_token_for_auth_id, session_to_v211, session_to_v221};
 pub use tariffs::{tariff_to_v211, tariff_to_v221};
 pub use tokens::{
