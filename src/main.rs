@@ -394,8 +394,10 @@ async fn set_status(state: &AppState, a: &PartyArgs, suspend: bool) -> Result<()
     if platforms.is_empty() {
         bail!("no party {key}");
     }
+    // A hosted (micro-CPO) party has no client token but is as connected as the hub itself.
+    let hosted = state.store.find_hosted_party(&key).await?;
     for p in &platforms {
-        let status = match (suspend, p.is_registered()) {
+        let status = match (suspend, p.is_registered() || hosted == Some(p.id)) {
             (true, _) => ConnectionStatus::Suspended,
             (false, true) => ConnectionStatus::Connected,
             (false, false) => ConnectionStatus::Planned,

@@ -16,15 +16,6 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn example(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
-    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
 
 fn python() -> Option<PathBuf> {
     let p = std::env::var_os("OCPP_TEST_PYTHON")
@@ -99,9 +90,14 @@ async fn scenario(db: &TestDb) {
     // The same party cannot be added twice.
     let again = hub.cli_output(&["microcpo", "add", "--country-code", "NL", "--party-id", "MCP", "--name", "Again"]);
     assert!(!again.status.success());
+    // Suspending and lifting it brings it back CONNECTED (not PLANNED: it has no client token).
+    hub.cli(&["party", "suspend", "--country-code", "NL", "--party-id", "MCP"]);
+    emsp.wait_for(|r| r.is("PUT", "receiver/hubclientinfo/NL/MCP") && r.body["status"] == "SUSPENDED", WAIT).await;
+    let lifted = hub.cli(&["party", "unsuspend", "--country-code", "NL", "--party-id", "MCP"]);
+    assert_eq!(lifted[0]["status"], "CONNECTED", "{lifted}");
 
     // --- Location and tariff: stored and broadcast -----------------------------------------
-    let mut loc = example("location_example.json");
+    let mut loc = spec_example("location_example.json");
     loc["country_code"] = json!("NL");
     loc["party_id"] = json!("MCP");
     let loc_id = loc["id"].as_str().unwrap().to_string();
@@ -117,7 +113,7 @@ async fn scenario(db: &TestDb) {
     assert_eq!(got.header("ocpi-from-party-id"), Some("HUB"));
     assert_eq!(got.header("ocpi-to-party-id"), Some("EMS"));
 
-    let mut tariff = example("tariff_1_simple_2hour.json");
+    let mut tariff = spec_example("tariff_1_simple_2hour.json");
     tariff["country_code"] = json!("NL");
     tariff["party_id"] = json!("MCP");
     let tariff_id = tariff["id"].as_str().unwrap().to_string();

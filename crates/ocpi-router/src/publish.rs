@@ -2,7 +2,7 @@
 //! of hosted (micro-CPO) parties, written by the CLI (`location put`, `tariff put`) or by the OCPP
 //! business handler (EVSE status changes).
 //!
-//! The receivers are chosen like a CPO's broadcast push in `routing.rs`: every registered
+//! The receivers are chosen here for routed broadcasts (`routing.rs`) too: every registered
 //! platform (CONNECTED or OFFLINE) implementing the module's receiver interface with an opposite
 //! role, addressed as its first fitting party. The hub's copy and the outbox deliveries are
 //! written in one [`Store::apply`](hub_core::store::Store::apply) transaction, and the delivery

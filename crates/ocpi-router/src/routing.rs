@@ -528,24 +528,10 @@ fn delivery(ctx: &Ctx, target: i64, to: &PartyKey, from: &PartyKey, key: &Object
 /// receiver interface with an "opposite" role (spec: CPO pushes reach eMSPs, NSPs, NAPs, OTHER
 /// and SCSPs; eMSP/OTHER pushes reach CPOs). Each is addressed as its first fitting party.
 async fn broadcast_targets(state: &AppState, ctx: &Ctx, sender_role: Role) -> Flow<Vec<(Arc<Platform>, PartyKey)>> {
-    let dir = state.directory().await.map_err(|e| {
+    crate::publish::broadcast_targets(state, &ctx.module, &ctx.from, sender_role).await.map_err(|e| {
         tracing::error!(error = %e, "directory");
         ctx.fail(status::SERVER_ERROR, "internal error")
-    })?;
-    let wanted: &[Role] = match sender_role {
-        Role::Cpo => &[Role::Emsp, Role::Nsp, Role::Nap, Role::Other, Role::Scsp],
-        _ => &[Role::Cpo],
-    };
-    Ok(dir
-        .iter()
-        .filter(|p| p.id != ctx.platform.id && p.is_registered())
-        .filter(|p| matches!(p.status, ConnectionStatus::Connected | ConnectionStatus::Offline))
-        .filter(|p| p.endpoint(&ctx.module, InterfaceRole::Receiver).is_some())
-        .filter_map(|p| {
-            let party = p.roles.iter().find(|r| wanted.contains(&r.role))?;
-            Some((p.clone(), party.key()))
-        })
-        .collect())
+    })
 }
 
 /// Removes the driver's data from a session (or session PATCH) for an SCSP (CWA 4.7).
