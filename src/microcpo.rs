@@ -225,11 +225,10 @@ impl Handler for MicroCpoHandler {
     fn on_disconnect<'a>(&'a self, session: &'a Session, reason: DisconnectReason) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             // A replaced connection's successor has its own on_connect after this one.
-            if reason != DisconnectReason::Replaced {
-                if let Err(e) = self.state.store.set_charger_connected(&session.charger_id, false).await {
+            if reason != DisconnectReason::Replaced
+                && let Err(e) = self.state.store.set_charger_connected(&session.charger_id, false).await {
                     tracing::error!(error = %e, charger_id = %session.charger_id, "recording disconnection");
                 }
-            }
         })
     }
 }

@@ -2281,7 +2281,7 @@ async fn scenario_platforms_stamp(store: &Store) {
     changed("unregister").await;
     store.delete_platform(p).await.unwrap();
     changed("delete_platform").await;
-    drop(changed);
+    let _ = changed;
 
     let before = store.platforms_stamp().await.unwrap();
     let other = store.list_platforms().await.unwrap()[0].id;

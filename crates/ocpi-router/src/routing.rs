@@ -10,6 +10,10 @@
 //! 6. forward synchronously (direct requests) or queue durably (broadcasts, and pushes to a
 //!    receiver that is offline or does not answer), in the same transaction as the copy.
 
+// `Flow<T>` carries a finished HttpResponse as its error on purpose: an early answer ends the
+// pipeline. It is built once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use crate::auth::{self, Accept};
 use crate::client::{self, CallError};
 use crate::hub_client_info;
@@ -98,11 +102,10 @@ pub async fn handle(
     let Some(rest) = req.path().strip_prefix("/ocpi/2.2.1/") else {
         return reply::builder(StatusCode::NOT_FOUND, &ids, None, None).json(Envelope::error(status::CLIENT_ERROR, "no such endpoint"));
     };
-    if let Some(id) = rest.strip_prefix("callbacks/") {
-        if req.method() == actix_web::http::Method::POST && !id.is_empty() && !id.contains('/') {
+    if let Some(id) = rest.strip_prefix("callbacks/")
+        && req.method() == actix_web::http::Method::POST && !id.is_empty() && !id.contains('/') {
             return callback(&req, body, &state, id).await;
         }
-    }
     let mut parts = rest.splitn(3, '/');
     let (iface_s, module, tail) = (parts.next().unwrap_or(""), parts.next().unwrap_or("").to_string(), parts.next().unwrap_or(""));
     let iface = match iface_s {
@@ -120,7 +123,7 @@ pub async fn handle(
     let segs: Vec<String> = tail
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let from = match sender_party(&req, &caller.platform, &ids) {
         Ok(f) => f,
@@ -156,18 +159,16 @@ fn finish(state: &AppState, ctx: &Ctx, mut resp: HttpResponse) -> HttpResponse {
     const TO_CC_H: HeaderName = HeaderName::from_static("ocpi-to-country-code");
     const TO_PID_H: HeaderName = HeaderName::from_static("ocpi-to-party-id");
     let h = resp.headers_mut();
-    if !h.contains_key(&FROM_CC_H) {
-        if let (Ok(cc), Ok(pid)) = (HeaderValue::from_str(&state.hub.country_code), HeaderValue::from_str(&state.hub.party_id)) {
+    if !h.contains_key(&FROM_CC_H)
+        && let (Ok(cc), Ok(pid)) = (HeaderValue::from_str(&state.hub.country_code), HeaderValue::from_str(&state.hub.party_id)) {
             h.insert(FROM_CC_H, cc);
             h.insert(FROM_PID_H, pid);
         }
-    }
-    if !h.contains_key(&TO_CC_H) {
-        if let (Ok(cc), Ok(pid)) = (HeaderValue::from_str(&ctx.from.country_code), HeaderValue::from_str(&ctx.from.party_id)) {
+    if !h.contains_key(&TO_CC_H)
+        && let (Ok(cc), Ok(pid)) = (HeaderValue::from_str(&ctx.from.country_code), HeaderValue::from_str(&ctx.from.party_id)) {
             h.insert(TO_CC_H, cc);
             h.insert(TO_PID_H, pid);
         }
-    }
     resp
 }
 

@@ -70,7 +70,10 @@ pub fn http_client(config: &HubConfig) -> reqwest::Client {
 /// sends `offset` without the hub's cursor read deep pages without an index scan; an entry is
 /// a hint (objects updated since may have moved), just as an offset is.
 #[derive(Default)]
-pub struct PagePositions(std::sync::Mutex<HashMap<(String, Option<i64>, Option<i64>, i64), (i64, i64)>>);
+pub struct PagePositions(std::sync::Mutex<HashMap<PositionKey, (i64, i64)>>);
+
+/// (list name, date_from, date_to, offset of the next page).
+type PositionKey = (String, Option<i64>, Option<i64>, i64);
 
 /// Entries kept before the map is cleared (a crude bound; a miss only costs a scan).
 const PAGE_POSITIONS_MAX: usize = 10_000;
