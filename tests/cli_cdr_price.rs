@@ -5,9 +5,10 @@ use serde_json::Value;
 use std::process::Command;
 
 fn spec_example(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
+    let dir = std::env::var_os("OCPI_SPECS_ROOT")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs"))
+        .join("ocpi-2.2.1/examples");
     serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
 }
 

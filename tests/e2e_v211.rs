@@ -27,9 +27,7 @@ const WAIT: Duration = Duration::from_secs(20);
 // Fixtures
 
 fn specs_211() -> std::path::PathBuf {
-    std::env::var("OCPI_211_SPECS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.1.1"))
+    specs_root().join("ocpi-2.1.1")
 }
 
 /// The ```json block right under the heading `heading` of `file` in the 2.1.1 spec, without its
@@ -48,11 +46,7 @@ fn spec_211(file: &str, heading: &str) -> Value {
 }
 
 fn example_221(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
-    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
+    spec_example(name)
 }
 
 /// mod_locations.md § Example (LOC1), repaired: its second EVSE's connector has no

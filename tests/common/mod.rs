@@ -1790,12 +1790,17 @@ fn spawn_server(state: Arc<PartyState>, listener: TcpListener) -> ServerThread {
 /// How long a scenario waits for a request to reach a party.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// A JSON example of the OCPI 2.2.1 spec (`../shared/specs/ocpi-2.2.1/examples/{name}`, or the
-/// directory in `OCPI_SPECS_DIR`).
-pub fn spec_example(name: &str) -> Value {
-    let dir = std::env::var("OCPI_SPECS_DIR")
+/// The folder of the OCPI specification copies (holding `ocpi-2.1.1/` and `ocpi-2.2.1/`):
+/// `OCPI_SPECS_ROOT` when set, else `../shared/specs` beside the checkout.
+pub fn specs_root() -> PathBuf {
+    std::env::var_os("OCPI_SPECS_ROOT")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/ocpi-2.2.1/examples"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs"))
+}
+
+/// A JSON example of the OCPI 2.2.1 spec (`{specs_root}/ocpi-2.2.1/examples/{name}`).
+pub fn spec_example(name: &str) -> Value {
+    let dir = specs_root().join("ocpi-2.2.1/examples");
     let text = fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }

@@ -404,6 +404,10 @@ fn party(v: &Value) -> PartyKey {
 }
 
 fn examples_221_dir() -> PathBuf {
+    // `OCPI_SPECS_ROOT` (the folder holding `ocpi-2.1.1/` and `ocpi-2.2.1/`) wins.
+    if let Some(root) = std::env::var_os("OCPI_SPECS_ROOT") {
+        return PathBuf::from(root).join("ocpi-2.2.1/examples");
+    }
     if let Some(dir) = std::env::var_os("OCPI_SPECS_DIR") {
         return PathBuf::from(dir).join("examples");
     }

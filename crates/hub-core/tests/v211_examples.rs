@@ -33,6 +33,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub fn specs_dir() -> PathBuf {
+    // `OCPI_SPECS_ROOT` (the folder holding `ocpi-2.1.1/` and `ocpi-2.2.1/`) wins.
+    if let Some(root) = std::env::var_os("OCPI_SPECS_ROOT") {
+        return PathBuf::from(root).join("ocpi-2.1.1");
+    }
     if let Some(dir) = std::env::var_os("OCPI_211_SPECS_DIR") {
         return PathBuf::from(dir);
     }

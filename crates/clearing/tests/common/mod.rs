@@ -17,6 +17,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
 pub fn specs_dir() -> PathBuf {
+    // `OCPI_SPECS_ROOT` (the folder holding `ocpi-2.1.1/` and `ocpi-2.2.1/`) wins.
+    if let Some(root) = std::env::var_os("OCPI_SPECS_ROOT") {
+        return PathBuf::from(root).join("ocpi-2.2.1");
+    }
     let default =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/ocpi-2.2.1");
     if default.is_dir() {
