@@ -9,7 +9,7 @@
 use crate::client::{self, CallError};
 use crate::hub_client_info;
 use crate::state::AppState;
-use hub_core::party::ConnectionStatus;
+use hub_core::party::{ConnectionStatus, Platform};
 use hub_core::store::{Delivery, now_micros};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +64,14 @@ pub async fn run(state: Arc<AppState>) {
 }
 
 async fn deliver(state: &AppState, d: Delivery) {
-    let outcome = attempt(state, &d).await;
     let platform_id = d.d.target_platform_id;
+    let platform = receiver(state, platform_id).await;
+    let outcome = match &platform {
+        Ok(Some(p)) => attempt(state, p, &d).await,
+        Ok(None) => Outcome::Rejected("receiver no longer exists".into()),
+        Err(e) => Outcome::Retry(format!("store: {e}")),
+    };
+    let platform = platform.ok().flatten();
     let result = match &outcome {
         Outcome::Delivered => state.store.delivery_succeeded(d.id).await,
         Outcome::Rejected(why) => {
@@ -83,19 +89,32 @@ async fn deliver(state: &AppState, d: Delivery) {
     if let Err(e) = result {
         tracing::error!(error = %e, delivery = d.id, "recording delivery result failed");
     }
-    let ok = !matches!(outcome, Outcome::Retry(_));
+    if let Some(platform) = platform {
+        note_outcome(state, &platform, !matches!(outcome, Outcome::Retry(_))).await;
+    }
+}
+
+/// Keeps a platform's OFFLINE/CONNECTED status in step with what reaching it just did, for
+/// deliveries and synchronous forwards alike. A healthy platform costs no write: only failures,
+/// and the first success after them, touch the store. A change is announced as ClientInfo.
+pub(crate) async fn note_outcome(state: &AppState, platform: &Platform, ok: bool) {
+    if ok && platform.consecutive_failures == 0 && platform.status != ConnectionStatus::Offline {
+        return;
+    }
     let threshold = i64::from(state.config.delivery.offline_after_failures);
-    match state.store.record_delivery_outcome(platform_id, ok, threshold).await {
-        Ok(Some(status)) => {
-            tracing::info!(platform = platform_id, status = status.as_str(), "platform status changed");
+    match state.store.record_delivery_outcome(platform.id, ok, threshold).await {
+        Ok(changed) => {
+            // The cached failure count and status are stale now.
             state.invalidate();
-            if status == ConnectionStatus::Connected {
-                let _ = state.store.wake_deliveries(platform_id).await;
-                state.delivery_wakeup.notify_one();
+            if let Some(s) = changed {
+                tracing::info!(platform = platform.id, status = s.as_str(), "platform status changed");
+                if s == ConnectionStatus::Connected {
+                    let _ = state.store.wake_deliveries(platform.id).await;
+                    state.delivery_wakeup.notify_one();
+                }
+                hub_client_info::announce(state, platform.id).await;
             }
-            hub_client_info::announce(state, platform_id).await;
         }
-        Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "recording delivery outcome failed"),
     }
 }
@@ -106,12 +125,17 @@ fn backoff_ms(state: &AppState, attempts: i64) -> i64 {
     min.saturating_mul(1i64 << attempts.clamp(0, 20)).min(max)
 }
 
-async fn attempt(state: &AppState, d: &Delivery) -> Outcome {
-    let platform = match state.store.get_platform(d.d.target_platform_id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return Outcome::Rejected("receiver no longer exists".into()),
-        Err(e) => return Outcome::Retry(format!("store: {e}")),
-    };
+/// The receiver, from the in-memory directory (re-read once if it is missing: it may have
+/// registered a moment ago in another process).
+async fn receiver(state: &AppState, id: i64) -> Result<Option<Arc<Platform>>, hub_core::store::StoreError> {
+    if let Some(p) = state.platform(id).await? {
+        return Ok(Some(p));
+    }
+    state.invalidate();
+    state.platform(id).await
+}
+
+async fn attempt(state: &AppState, platform: &Platform, d: &Delivery) -> Outcome {
     if platform.status == ConnectionStatus::Suspended {
         return Outcome::Retry("receiver suspended".into());
     }

@@ -16,7 +16,6 @@
 
 use crate::auth::{self, Accept};
 use crate::client::{self, CallError};
-use crate::hub_client_info;
 use crate::pagination::{self, Page};
 use crate::reply::{self, FROM_CC, FROM_PID, Ids, TO_CC, TO_PID};
 use crate::state::AppState;
@@ -1075,7 +1074,7 @@ async fn send_raw(
         (headers, body)
     };
     let result = client::call(&ctx.http, method, url, token, version, &headers, body).await;
-    note_outcome(state, platform, result.is_ok()).await;
+    crate::delivery::note_outcome(state, platform, result.is_ok()).await;
     let answer = result?;
     let mut b = reply::builder(
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -1093,29 +1092,6 @@ async fn send_raw(
         return Ok(b.body(v211::answer(state, ctx, target, &answer.body).await));
     }
     Ok(b.body(answer.body))
-}
-
-/// Keeps a platform's OFFLINE/CONNECTED status in step with synchronous forwards too. A healthy
-/// platform costs no write: only failures, and the first success after them, touch the store.
-async fn note_outcome(state: &AppState, platform: &Platform, ok: bool) {
-    if ok && platform.consecutive_failures == 0 && platform.status != ConnectionStatus::Offline {
-        return;
-    }
-    let threshold = i64::from(state.config.delivery.offline_after_failures);
-    match state.store.record_delivery_outcome(platform.id, ok, threshold).await {
-        Ok(changed) => {
-            state.invalidate();
-            if let Some(s) = changed {
-                tracing::info!(platform = platform.id, status = s.as_str(), "platform status changed");
-                if s == ConnectionStatus::Connected {
-                    let _ = state.store.wake_deliveries(platform.id).await;
-                    state.delivery_wakeup.notify_one();
-                }
-                hub_client_info::announce(state, platform.id).await;
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "recording delivery outcome"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
