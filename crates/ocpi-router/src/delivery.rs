@@ -153,7 +153,7 @@ async fn attempt(state: &AppState, platform: &Platform, d: &Delivery) -> Outcome
     let method = reqwest::Method::from_bytes(d.d.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
     let body = d.d.body.clone().map(bytes::Bytes::from);
     // The outbox keeps 2.2.1 bodies; a 2.1.1 receiver gets them translated, without routing headers.
-    let (headers, body) = if crate::v211::is_v211(&platform) {
+    let (headers, body) = if crate::v211::is_v211(platform) {
         match crate::v211::delivery_to_v211(state, &d.d, body).await {
             Ok(translated) => translated,
             Err(why) => return Outcome::Rejected(format!("cannot be represented in OCPI 2.1.1: {why}")),
