@@ -238,7 +238,7 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
         .with_context(|| format!("ocpp.listen: not an address: {}", state.config.ocpp.listen))?;
     let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, ..Default::default() });
     let auth = Arc::new(microcpo::StoreAuth { state: state.clone() });
-    let handler = Arc::new(microcpo::MicroCpoHandler { state: state.clone() });
+    let handler = Arc::new(microcpo::MicroCpoHandler { state: state.clone(), gateway: gateway.clone() });
     tokio::select! {
         r = ocpi_router::serve(state.clone()) => r.context("OCPI API")?,
         r = gateway.serve(auth, handler) => r.context("OCPP gateway")?,

@@ -12,12 +12,14 @@ mod microcpo;
 mod objects;
 mod outbox;
 mod platforms;
+mod transactions;
 
 pub use callbacks::Callback;
 pub use microcpo::{Charger, NewCharger};
 pub use objects::{ListFilter, ListPage, ObjectChange, ObjectKey, PatchFn, StoredObject};
 pub use outbox::{Delivery, NewDelivery};
 pub use platforms::{Registration, ServerTokenKind, ServerTokenRow};
+pub use transactions::{LearntIdTag, MeterSample, NewTransaction, OcppTransaction, TransactionUpdate};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

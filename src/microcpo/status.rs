@@ -1,63 +1,14 @@
-//! The micro-CPO business layer: the hub as the CPO of its own OCPP chargers.
-//!
-//! Lives in the binary so that neither library depends on the other: `ocpp-gateway` knows
-//! nothing of OCPI and `ocpi-router` nothing of OCPP. It provides
-//! - [`StoreAuth`], the gateway's [`ChargerAuth`] over the `chargers` table (argon2 password of
-//!   HTTP Basic auth, OCPP security profiles 1 and 2);
-//! - [`MicroCpoHandler`], the gateway's [`Handler`]: BootNotification, Heartbeat,
-//!   StatusNotification (mapped to the OCPI EVSE status, applied to the hub's copy of the
-//!   location and broadcast as a PATCH to the parties receiving locations), DataTransfer
-//!   (Rejected), Firmware/DiagnosticsStatusNotification (acknowledged). Everything else answers
-//!   NotImplemented for now (transactions and commands come later).
+//! Connector/EVSE status: OCPP StatusNotification mapped to the OCPI EVSE status, applied to the
+//! hub's copy of the location and broadcast as a PATCH to every receiver of locations.
 
+use super::{MicroCpoHandler, internal, now_ts};
 use hub_core::ocpi::v221::locations::Location;
 use hub_core::ocpi::v221::parse::{self, ParseError};
 use hub_core::party::{PartyKey, Role};
 use hub_core::store::{Charger, ObjectChange, ObjectKey};
-use hub_core::token;
 use ocpi_router::publish::{self, Push};
-use ocpi_router::state::AppState;
-use ocpp_gateway::{AuthResult, BasicAuth, BoxFuture, CallErrorReply, ChargerAuth, DisconnectReason, Handler, OcppVersion, Session};
+use ocpp_gateway::{CallErrorReply, OcppVersion, Session};
 use serde_json::{Value, json};
-use std::sync::Arc;
-
-/// Heartbeat interval (seconds) given to chargers in the BootNotification answer.
-pub const HEARTBEAT_INTERVAL: u64 = 300;
-
-/// An OCPI DateTime of now (also used as `currentTime` in OCPP answers).
-fn now_ts() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Charger authentication against the `chargers` table.
-pub struct StoreAuth {
-    pub state: Arc<AppState>,
-}
-
-impl ChargerAuth for StoreAuth {
-    fn check<'a>(&'a self, charger_id: &'a str, basic_auth: Option<&'a BasicAuth>) -> BoxFuture<'a, AuthResult> {
-        Box::pin(async move {
-            let charger = match self.state.store.get_charger(charger_id).await {
-                Ok(Some(c)) => c,
-                Ok(None) => return AuthResult::UnknownCharger,
-                Err(e) => {
-                    tracing::error!(error = %e, charger_id, "charger lookup failed");
-                    return AuthResult::Unavailable;
-                }
-            };
-            let Some(password) = basic_auth.and_then(|b| b.password_str()).map(str::to_owned) else {
-                return AuthResult::BadCredentials;
-            };
-            // argon2 is deliberately slow: off the async workers.
-            let hash = charger.password_hash;
-            match tokio::task::spawn_blocking(move || token::verify(&password, &hash)).await {
-                Ok(true) => AuthResult::Accepted,
-                Ok(false) => AuthResult::BadCredentials,
-                Err(_) => AuthResult::Unavailable,
-            }
-        })
-    }
-}
 
 /// OCPP 1.6 `ChargePointStatus` → OCPI 2.2.1 EVSE `Status`.
 ///
@@ -103,35 +54,24 @@ pub fn map_status_201(status: &str) -> Option<&'static str> {
     })
 }
 
-/// The business handler of hosted chargers.
-pub struct MicroCpoHandler {
-    pub state: Arc<AppState>,
-}
-
-fn internal(e: impl std::fmt::Display) -> CallErrorReply {
-    tracing::error!(error = %e, "micro-CPO handler");
-    CallErrorReply::internal("internal error")
-}
-
 impl MicroCpoHandler {
-    async fn charger(&self, session: &Session) -> Result<Charger, CallErrorReply> {
-        match self.state.store.get_charger(&session.charger_id).await {
-            Ok(Some(c)) => Ok(c),
-            Ok(None) => Err(CallErrorReply::internal("charger no longer configured")),
-            Err(e) => Err(internal(e)),
-        }
-    }
-
-    async fn boot(&self, session: &Session, payload: Value) -> Result<Value, CallErrorReply> {
-        self.state.store.set_charger_boot(&session.charger_id, &payload).await.map_err(internal)?;
-        Ok(json!({"status": "Accepted", "currentTime": now_ts(), "interval": HEARTBEAT_INTERVAL}))
-    }
-
-    async fn status_notification(&self, session: &Session, payload: Value) -> Result<Value, CallErrorReply> {
+    pub(super) async fn status_notification(&self, session: &Session, payload: Value) -> Result<Value, CallErrorReply> {
         let (number, ocpp_status) = match session.version {
             OcppVersion::V16 => (payload["connectorId"].as_i64().unwrap_or(0), map_status_16(payload["status"].as_str().unwrap_or_default())),
             OcppVersion::V201 => (payload["evseId"].as_i64().unwrap_or(0), map_status_201(payload["connectorStatus"].as_str().unwrap_or_default())),
         };
+        if session.version == OcppVersion::V16 && number >= 1 {
+            // During a 1.6 transaction the connector status is the only charging-state signal.
+            let charging = match payload["status"].as_str().unwrap_or_default() {
+                "Charging" => Some(true),
+                "SuspendedEV" | "SuspendedEVSE" | "Finishing" => Some(false),
+                _ => None,
+            };
+            if let Some(c) = charging {
+                let ts = payload.get("timestamp").and_then(Value::as_str).and_then(super::parse_ts);
+                self.note_charging_state(session, number, c, ts).await?;
+            }
+        }
         // Connector 0 (1.6) is the charger as a whole: no EVSE to update.
         let Some(ocpi_status) = ocpp_status.filter(|_| number >= 1) else {
             return Ok(json!({}));
@@ -197,39 +137,6 @@ impl MicroCpoHandler {
         }
         tracing::info!(charger_id = %charger.charger_id, evse_uid, status, receivers = published.receivers, "EVSE status published");
         Ok(())
-    }
-}
-
-impl Handler for MicroCpoHandler {
-    fn on_connect<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            if let Err(e) = self.state.store.set_charger_connected(&session.charger_id, true).await {
-                tracing::error!(error = %e, charger_id = %session.charger_id, "recording connection");
-            }
-        })
-    }
-
-    fn on_call<'a>(&'a self, session: &'a Session, action: &'static str, payload: Value) -> BoxFuture<'a, Result<Value, CallErrorReply>> {
-        Box::pin(async move {
-            match action {
-                "BootNotification" => self.boot(session, payload).await,
-                "Heartbeat" => Ok(json!({"currentTime": now_ts()})),
-                "StatusNotification" => self.status_notification(session, payload).await,
-                "DataTransfer" => Ok(json!({"status": "Rejected"})),
-                "FirmwareStatusNotification" | "DiagnosticsStatusNotification" => Ok(json!({})),
-                _ => Err(CallErrorReply::not_implemented(action)),
-            }
-        })
-    }
-
-    fn on_disconnect<'a>(&'a self, session: &'a Session, reason: DisconnectReason) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            // A replaced connection's successor has its own on_connect after this one.
-            if reason != DisconnectReason::Replaced
-                && let Err(e) = self.state.store.set_charger_connected(&session.charger_id, false).await {
-                    tracing::error!(error = %e, charger_id = %session.charger_id, "recording disconnection");
-                }
-        })
     }
 }
 

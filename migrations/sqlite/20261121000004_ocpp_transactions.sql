@@ -1,0 +1,78 @@
+-- Micro-CPO transactions (sqlite): what the hub knows of each OCPP transaction of a hosted
+-- charger, from which it produces the OCPI Session and the priced CDR.
+
+CREATE TABLE ocpp_transactions (
+    -- Also the OCPP 1.6 transactionId the hub hands to the charger.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    charger_id TEXT NOT NULL,
+    -- The transaction id as the charger knows it (1.6: the id above as text; 2.0.1: the
+    -- charger's own transactionId).
+    transaction_id TEXT NOT NULL,
+    -- The OCPI Session id, also the CDR id.
+    session_id TEXT NOT NULL UNIQUE,
+    -- The hosted CPO and where the transaction runs.
+    country_code TEXT NOT NULL,
+    party_id TEXT NOT NULL,
+    location_id TEXT NOT NULL,
+    evse_uid TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    -- OCPP connector (1.6) / EVSE (2.0.1) number.
+    evse_number INTEGER NOT NULL,
+    id_tag TEXT,
+    -- The eMSP of the token (NULL: unknown, nobody to deliver the session to).
+    emsp_country_code TEXT,
+    emsp_party_id TEXT,
+    -- OCPI CdrToken (JSON).
+    cdr_token TEXT NOT NULL,
+    auth_method TEXT NOT NULL,
+    authorization_reference TEXT,
+    -- Micros since the epoch.
+    started_at INTEGER NOT NULL,
+    stopped_at INTEGER,
+    -- Meter readings in Wh, exact decimals as text.
+    meter_start_wh TEXT NOT NULL,
+    meter_stop_wh TEXT,
+    -- Highest 2.0.1 TransactionEvent seqNo applied.
+    last_seq_no INTEGER,
+    -- ACTIVE or COMPLETED (OCPI SessionStatus).
+    status TEXT NOT NULL,
+    stop_reason TEXT,
+    -- OCPP 2.0.1 NotifyEVChargingNeeds chargingNeeds (JSON), for smart charging.
+    charging_needs TEXT,
+    -- Set once the CDR is made.
+    cdr_id TEXT,
+    -- Whether the hub saw the start (0: made up from a stop it could not match).
+    seen_start INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (charger_id, transaction_id)
+);
+CREATE INDEX ocpp_transactions_active ON ocpp_transactions(charger_id, evse_number, status);
+
+-- Meter samples and charging-state changes of a transaction, in the charger's time.
+CREATE TABLE ocpp_meter_samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    transaction_row INTEGER NOT NULL REFERENCES ocpp_transactions(id),
+    ts INTEGER NOT NULL,
+    -- Energy.Active.Import.Register in Wh (exact decimal text), if the sample has it.
+    energy_wh TEXT,
+    -- Power.Active.Import in kW and Current.Import in A, if present.
+    power_kw TEXT,
+    current_a TEXT,
+    -- 1 charging, 0 connected but not charging, NULL unknown.
+    charging INTEGER
+);
+CREATE INDEX ocpp_meter_samples_tx ON ocpp_meter_samples(transaction_row, ts);
+
+-- Tokens the hub learnt through real-time authorization (AuthorizationInfo from the eMSP),
+-- so that the following StartTransaction knows the eMSP and the authorization reference.
+CREATE TABLE ocpp_id_tags (
+    id_tag TEXT PRIMARY KEY,
+    emsp_country_code TEXT NOT NULL,
+    emsp_party_id TEXT NOT NULL,
+    -- OCPI CdrToken (JSON).
+    cdr_token TEXT NOT NULL,
+    authorization_reference TEXT,
+    allowed TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);

@@ -1,0 +1,376 @@
+//! End-to-end: micro-CPO transactions through the real `ocpi-hub serve` binary, on SQLite and
+//! (when `HUB_TEST_POSTGRES_URL` is set) PostgreSQL, with Python chargers (PyPI `ocpp` 2.1.0,
+//! `tests/ocpp/transaction_charger.py`) over OCPP 1.6 and 2.0.1, an eMSP and an SCSP as OCPI
+//! test servers.
+//!
+//! - Authorize: a token the eMSP pushed (answered locally), a token only the eMSP knows
+//!   (real-time authorization), an unknown token (Invalid).
+//! - A full transaction per version with meter values: the eMSP receives the Session (PUT, then
+//!   PATCHes) and a CDR whose totals are the tariff (spec examples 9 and 1 combined: a start
+//!   fee, a price per kWh, a price per hour) applied to the energy and time; the SCSP receives
+//!   the sessions without driver data.
+//! - Robustness, per version where the case exists: a stop for a transaction the hub never saw,
+//!   1.6 transactionId 0 and -1, a start repeated after a reconnect, a zone-less timestamp, a
+//!   kWh meter reading where Wh is due, clock skew, an offline queue replayed out of order.
+
+mod common;
+
+use common::*;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("OCPP_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} not found; create it with `python3 -m venv .venv && .venv/bin/pip install ocpp==2.1.0 websockets`", p.display());
+        None
+    }
+}
+
+/// Runs the scripted charger to its end and returns its JSON lines.
+async fn run_charger(python: &PathBuf, ws_url: &str, id: &str, password: &str, version: &str, script: Value) -> Vec<Value> {
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ocpp/transaction_charger.py"))
+        .args(["--url", ws_url, "--id", id, "--password", password, "--version", version, "--script", &script.to_string()])
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output()).await.expect("python charger hung").expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect();
+    assert!(
+        out.status.success() && lines.iter().all(|l| l.get("error").is_none()),
+        "python charger {id} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines
+}
+
+fn all<'a>(lines: &'a [Value], key: &str) -> Vec<&'a Value> {
+    lines.iter().filter_map(|l| l.get(key)).collect()
+}
+
+fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn d(v: &Value) -> Decimal {
+    match v {
+        Value::String(s) => Decimal::from_str(s).unwrap(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+/// The test tariff: spec example 9 (start fee + ENERGY) with the TIME component of example 1.
+fn tariff() -> Value {
+    let mut t = spec_example("tariff_9_025kwh_start.json");
+    let time = spec_example("tariff_1_simple_2hour.json")["elements"][0].clone();
+    t["elements"].as_array_mut().unwrap().push(time);
+    t["country_code"] = json!("NL");
+    t["party_id"] = json!("MCP");
+    t["id"] = json!("TX-TARIFF");
+    t
+}
+
+/// Price of a component type in the tariff (first element that has it) and its VAT percent.
+fn component(t: &Value, kind: &str) -> (Decimal, Decimal) {
+    for e in t["elements"].as_array().unwrap() {
+        for pc in e["price_components"].as_array().unwrap() {
+            if pc["type"] == kind {
+                return (d(&pc["price"]), d(&pc["vat"]));
+            }
+        }
+    }
+    panic!("no {kind} component");
+}
+
+/// Expected (excl_vat, incl_vat) of the test tariff for `kwh` and `hours` (step sizes of 1 Wh
+/// and 60 s are met exactly by the test's whole minutes and watt-hours).
+fn expected_cost(kwh: Decimal, hours: Decimal) -> (Decimal, Decimal) {
+    let t = tariff();
+    let (flat, flat_vat) = component(&t, "FLAT");
+    let (energy, energy_vat) = component(&t, "ENERGY");
+    let (time, time_vat) = component(&t, "TIME");
+    let hundred = Decimal::from(100);
+    let parts = [(flat, flat_vat), (energy * kwh, energy_vat), (time * hours, time_vat)];
+    let excl: Decimal = parts.iter().map(|p| p.0).sum();
+    let incl: Decimal = parts.iter().map(|p| p.0 * (hundred + p.1) / hundred).sum();
+    (excl.round_dp(4), incl.round_dp(4))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microcpo_transactions_on_every_database() {
+    let Some(python) = python() else { return };
+    for db in TestDb::all() {
+        eprintln!("=== micro-CPO transactions on {}", db.kind());
+        scenario(&db, &python).await;
+    }
+}
+
+struct Setup {
+    _hub: Hub,
+    emsp: Party,
+    scsp: Party,
+    uids: Vec<String>,
+    ws16: String,
+    ws201: String,
+}
+
+async fn setup(db: &TestDb) -> Setup {
+    let hub = Hub::start(db);
+    let emsp = Party::new([("DE", "EMS", "EMSP")]);
+    let scsp = Party::new([("DE", "SCS", "SCSP")]);
+    register_invited(&hub, &emsp, "DE", "EMS", "EMSP").await;
+    register_invited(&hub, &scsp, "DE", "SCS", "SCSP").await;
+    hub.cli(&["microcpo", "add", "--country-code", "NL", "--party-id", "MCP", "--name", "Micro CPO"]);
+
+    let mut loc = spec_location(("NL", "MCP"), "LOC-TX");
+    for evse in loc["evses"].as_array_mut().unwrap() {
+        for c in evse["connectors"].as_array_mut().unwrap() {
+            c["tariff_ids"] = json!(["TX-TARIFF"]);
+        }
+    }
+    let uids: Vec<String> = loc["evses"].as_array().unwrap().iter().map(|e| e["uid"].as_str().unwrap().to_string()).collect();
+    let file = hub.dir().join("loc.json");
+    std::fs::write(&file, loc.to_string()).unwrap();
+    hub.cli(&["location", "put", "--country-code", "NL", "--party-id", "MCP", "--file", file.to_str().unwrap()]);
+    let file = hub.dir().join("tariff.json");
+    std::fs::write(&file, tariff().to_string()).unwrap();
+    hub.cli(&["tariff", "put", "--country-code", "NL", "--party-id", "MCP", "--file", file.to_str().unwrap()]);
+    let c16 = hub.cli(&[
+        "charger", "add", "--country-code", "NL", "--party-id", "MCP", "--location", "LOC-TX", "--charger-id", "CP16",
+        "--password", "secret-password-16", "--evse-uids", &uids.join(","),
+    ]);
+    let c201 = hub.cli(&[
+        "charger", "add", "--country-code", "NL", "--party-id", "MCP", "--location", "LOC-TX", "--charger-id", "CP201",
+        "--password", "secret-password-201", "--evse-uids", &format!("{},{}", uids[1], uids[0]),
+    ]);
+
+    // The eMSP pushes TOK16 (broadcast: the hub keeps it for local authorization); it answers
+    // real-time authorization for RT201 only, 2004 for anything else.
+    let tok = spec_token(("DE", "EMS"), "TOK16");
+    let (status, _, body) = emsp.call("PUT", "tokens", "receiver", "/DE/EMS/TOK16", None, Some(tok)).await;
+    assert_eq!(status, 200, "{body}");
+    let rt = spec_token(("DE", "EMS"), "RT201");
+    emsp.respond_fn(move |r| {
+        if r.method == "POST" && r.path.contains("/sender/tokens/") && r.path.ends_with("/authorize") {
+            if r.path.contains("/RT201/") {
+                return Some(Reply::ok(json!({"allowed": "ALLOWED", "token": rt, "authorization_reference": "AUTH-RT"})));
+            }
+            return Some(Reply::ocpi(404, 2004, "unknown token"));
+        }
+        None
+    });
+    Setup {
+        _hub: hub,
+        emsp,
+        scsp,
+        uids,
+        ws16: c16["ws_url"].as_str().unwrap().to_string(),
+        ws201: c201["ws_url"].as_str().unwrap().to_string(),
+    }
+}
+
+fn session_path(id: &str) -> String {
+    format!("receiver/sessions/NL/MCP/{id}")
+}
+
+async fn cdr_of(emsp: &Party, id: &str) -> Value {
+    emsp.wait_for(|r| r.is("POST", "receiver/cdrs") && r.body["id"] == id, WAIT).await.body
+}
+
+async fn scenario(db: &TestDb, python: &PathBuf) {
+    let s = setup(db).await;
+    let t0 = chrono::Utc::now() - chrono::Duration::hours(3);
+    let t0 = t0 - chrono::Duration::seconds(t0.timestamp() % 60);
+    let min = |m: i64| ts(t0 + chrono::Duration::minutes(m));
+
+    // ---- OCPP 1.6: authorize, full transaction -----------------------------------------------
+    let lines = run_charger(python, &s.ws16, "CP16", "secret-password-16", "1.6", json!([
+        {"authorize": "TOK16"},
+        {"authorize": "NOBODY-KNOWS"},
+        {"start": {"number": 1, "id_tag": "TOK16", "wh": 1000, "at": min(0)}},
+        {"meter": {"wh": 6000, "at": min(30), "power_w": 10000}},
+        {"stop": {"wh": 11000, "at": min(60), "reason": "Local"}},
+    ])).await;
+    let auth = all(&lines, "authorize");
+    assert_eq!(auth, [&json!("Accepted"), &json!("Invalid")], "{lines:?}");
+    let start = all(&lines, "start")[0].clone();
+    assert_eq!(start["status"], "Accepted");
+    let tx = start["transaction_id"].as_i64().unwrap();
+    assert!(tx > 0);
+    let sid = format!("CP16-{tx}");
+    let put = s.emsp.wait_for(|r| r.is("PUT", &session_path(&sid)), WAIT).await;
+    assert_eq!(put.body["status"], "ACTIVE", "{}", put.summary());
+    assert_eq!(put.body["cdr_token"]["uid"], "TOK16");
+    assert_eq!(put.body["cdr_token"]["party_id"], "EMS");
+    assert_eq!(put.body["auth_method"], "WHITELIST");
+    assert_eq!(put.body["location_id"], "LOC-TX");
+    assert_eq!(put.body["evse_uid"], s.uids[0].as_str());
+    assert_eq!(put.body["start_date_time"], min(0).as_str());
+    assert_eq!(put.header("ocpi-from-party-id"), Some("MCP"));
+    assert_eq!(put.header("ocpi-to-party-id"), Some("EMS"));
+    let patches = s.emsp.wait_for_count(|r| r.is("PATCH", &session_path(&sid)), 2, WAIT).await;
+    assert_eq!(d(&patches[0].body["kwh"]), Decimal::from(5), "after the meter value: {}", patches[0].summary());
+    let last = s.emsp.wait_for(|r| r.is("PATCH", &session_path(&sid)) && r.body["status"] == "COMPLETED", WAIT).await;
+    assert_eq!(d(&last.body["kwh"]), Decimal::from(10));
+    assert_eq!(last.body["end_date_time"], min(60).as_str());
+    let cdr = cdr_of(&s.emsp, &sid).await;
+    let (excl, incl) = expected_cost(Decimal::from(10), Decimal::ONE);
+    assert_eq!(d(&cdr["total_cost"]["excl_vat"]), excl, "{cdr}");
+    assert_eq!(d(&cdr["total_cost"]["incl_vat"]), incl, "{cdr}");
+    assert_eq!(d(&cdr["total_energy"]), Decimal::from(10));
+    assert_eq!(d(&cdr["total_time"]), Decimal::ONE);
+    assert_eq!(cdr["cdr_location"]["evse_uid"], s.uids[0].as_str());
+    assert_eq!(cdr["tariffs"][0]["id"], "TX-TARIFF");
+    // The SCSP sees the session without driver data.
+    let scsp_put = s.scsp.wait_for(|r| r.is("PUT", &session_path(&sid)), WAIT).await;
+    assert!(scsp_put.body.get("cdr_token").is_none(), "{}", scsp_put.summary());
+    assert_eq!(scsp_put.body["id"], sid.as_str());
+
+    // ---- OCPP 2.0.1: real-time authorization, full transaction --------------------------------
+    let lines = run_charger(python, &s.ws201, "CP201", "secret-password-201", "2.0.1", json!([
+        {"authorize": "RT201"},
+        {"authorize": "NOBODY-KNOWS"},
+        {"start": {"number": 1, "id_tag": "RT201", "wh": 0, "at": min(0), "tx": "T-201"}},
+        {"meter": {"wh": 4000, "at": min(15), "power_w": 16000}},
+        {"needs": {"number": 1}},
+        {"stop": {"wh": 8000, "at": min(45), "reason": "Local"}},
+    ])).await;
+    assert_eq!(all(&lines, "authorize"), [&json!("Accepted"), &json!("Invalid")], "{lines:?}");
+    assert_eq!(all(&lines, "needs"), [&json!("Accepted")]);
+    s.emsp.wait_for(|r| r.is("POST", "sender/tokens/RT201/authorize"), WAIT).await;
+    let sid = "CP201-T-201";
+    let put = s.emsp.wait_for(|r| r.is("PUT", &session_path(sid)), WAIT).await;
+    assert_eq!(put.body["auth_method"], "AUTH_REQUEST", "{}", put.summary());
+    assert_eq!(put.body["authorization_reference"], "AUTH-RT");
+    assert_eq!(put.body["evse_uid"], s.uids[1].as_str(), "EVSE 1 of CP201 is the location's second EVSE");
+    let cdr = cdr_of(&s.emsp, sid).await;
+    let (excl, incl) = expected_cost(Decimal::from(8), Decimal::from_str("0.75").unwrap());
+    assert_eq!(d(&cdr["total_cost"]["excl_vat"]), excl, "{cdr}");
+    assert_eq!(d(&cdr["total_cost"]["incl_vat"]), incl, "{cdr}");
+    assert_eq!(cdr["authorization_reference"], "AUTH-RT");
+
+    robustness_16(&s, python, t0).await;
+    robustness_201(&s, python, t0).await;
+}
+
+/// OCPP 1.6 bad-input and quirk cases.
+async fn robustness_16(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono::Utc>) {
+    let min = |m: i64| ts(t0 + chrono::Duration::minutes(m));
+    let zoneless = (t0 + chrono::Duration::minutes(100)).format("%Y-%m-%dT%H:%M:%S").to_string();
+    let future = ts(chrono::Utc::now() + chrono::Duration::hours(5));
+    let lines = run_charger(python, &s.ws16, "CP16", "secret-password-16", "1.6", json!([
+        // A stop for a transaction the hub never saw: acknowledged, CDR from what it carries.
+        {"raw": {"action": "StopTransaction", "payload": {"transactionId": 987654, "idTag": "TOK16", "meterStop": 3000, "timestamp": min(90),
+            "transactionData": [{"timestamp": min(80), "sampledValue": [{"value": "1000"}]}]}}},
+        // A zone-less start timestamp; then MeterValues with transactionId 0 and a stop with -1.
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": 2, "idTag": "TOK16", "meterStart": 500, "timestamp": zoneless}, "unique_id": "start-twice"}},
+        {"raw": {"action": "MeterValues", "payload": {"connectorId": 2, "transactionId": 0, "meterValue": [{"timestamp": min(110), "sampledValue": [{"value": "2.5", "unit": "kWh"}]}]}}},
+        // kWh where Wh is due: meterStop 4.5 (a decimal) is 4500 Wh.
+        {"raw": {"action": "StopTransaction", "payload": {"transactionId": -1, "meterStop": 4.5, "timestamp": min(120)}}},
+        // Clock skew: a start five hours ahead of the hub.
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": 1, "idTag": "TOK16", "meterStart": 0, "timestamp": future}}},
+        // Schema violations: the 1.6 spellings.
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": 1, "meterStart": 0, "timestamp": min(0)}}},
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": "one", "idTag": "TOK16", "meterStart": 0, "timestamp": min(0)}}},
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": 1, "idTag": "TOK16", "meterStart": 0, "timestamp": "at noon"}}},
+    ])).await;
+    let raw = all(&lines, "raw");
+    assert_eq!(raw[0]["result"]["idTagInfo"]["status"], "Accepted", "unseen stop acknowledged: {lines:?}");
+    let started = raw[1]["result"]["transactionId"].as_i64().unwrap();
+    assert!(raw[2].get("result").is_some(), "{lines:?}");
+    assert!(raw[3].get("result").is_some(), "{lines:?}");
+    let skewed = raw[4]["result"]["transactionId"].as_i64().unwrap();
+    assert_eq!(raw[5]["error"], "OccurenceConstraintViolation", "{lines:?}");
+    assert_eq!(raw[6]["error"], "TypeConstraintViolation", "{lines:?}");
+    assert_eq!(raw[7]["error"], "FormationViolation", "{lines:?}");
+
+    let unseen = s.emsp.wait_for(|r| r.is("POST", "receiver/cdrs") && r.body["id"].as_str().is_some_and(|i| i.starts_with("CP16-unseen-987654")), WAIT).await.body;
+    assert_eq!(d(&unseen["total_energy"]), Decimal::from(2), "from its transactionData 1000 Wh to meterStop 3000 Wh: {unseen}");
+    assert_eq!(unseen["end_date_time"], min(90).as_str());
+
+    let sid = format!("CP16-{started}");
+    let put = s.emsp.wait_for(|r| r.is("PUT", &session_path(&sid)), WAIT).await;
+    assert_eq!(put.body["start_date_time"], min(100).as_str(), "zone-less timestamp taken as UTC");
+    let cdr = cdr_of(&s.emsp, &sid).await;
+    assert_eq!(d(&cdr["total_energy"]), Decimal::from(4), "500 Wh → 4.5 kWh (transactionId 0 and -1 found the transaction): {cdr}");
+    assert_eq!(d(&cdr["total_time"]), Decimal::from_str("0.3333").unwrap());
+
+    let put = s.emsp.wait_for(|r| r.is("PUT", &session_path(&format!("CP16-{skewed}"))), WAIT).await;
+    let start = chrono::DateTime::parse_from_rfc3339(put.body["start_date_time"].as_str().unwrap()).unwrap();
+    assert!(start <= chrono::Utc::now() + chrono::Duration::minutes(1), "a future start is replaced by the hub's time: {start}");
+
+    // A start repeated after a reconnect (same connector, tag and timestamp) is the same transaction.
+    let lines = run_charger(python, &s.ws16, "CP16", "secret-password-16", "1.6", json!([
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": 2, "idTag": "TOK16", "meterStart": 0, "timestamp": min(130)}}},
+    ])).await;
+    let first = all(&lines, "raw")[0]["result"]["transactionId"].as_i64().unwrap();
+    let lines = run_charger(python, &s.ws16, "CP16", "secret-password-16", "1.6", json!([
+        {"raw": {"action": "StartTransaction", "payload": {"connectorId": 2, "idTag": "TOK16", "meterStart": 0, "timestamp": min(130)}}},
+        {"raw": {"action": "StopTransaction", "payload": {"transactionId": first, "meterStop": 1000, "timestamp": min(140)}}},
+    ])).await;
+    assert_eq!(all(&lines, "raw")[0]["result"]["transactionId"].as_i64(), Some(first), "{lines:?}");
+    cdr_of(&s.emsp, &format!("CP16-{first}")).await;
+}
+
+/// OCPP 2.0.1 bad-input and quirk cases.
+async fn robustness_201(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono::Utc>) {
+    let min = |m: i64| ts(t0 + chrono::Duration::minutes(m));
+    let ev = |kind: &str, seq: i64, at: String, tx: &str, wh: Option<i64>, offline: bool| {
+        let mut e = json!({"eventType": kind, "timestamp": at, "triggerReason": "MeterValuePeriodic", "seqNo": seq,
+            "transactionInfo": {"transactionId": tx}, "offline": offline});
+        if kind == "Started" {
+            e["evse"] = json!({"id": 2, "connectorId": 1});
+            e["idToken"] = json!({"idToken": "TOK16", "type": "ISO14443"});
+            e["triggerReason"] = json!("Authorized");
+        }
+        if let Some(wh) = wh {
+            e["meterValue"] = json!([{"timestamp": at, "sampledValue": [{"value": wh, "unitOfMeasure": {"unit": "Wh"}}]}]);
+        }
+        json!({"raw": {"action": "TransactionEvent", "payload": e}})
+    };
+    // An offline queue replayed hours later, Updated events out of order; then the same Started
+    // again (after a reconnect) and an Ended for a transaction the hub never saw.
+    let mut ended_unknown = ev("Ended", 3, min(75), "GHOST", Some(9000), false);
+    ended_unknown["raw"]["payload"]["evse"] = json!({"id": 1});
+    ended_unknown["raw"]["payload"]["idToken"] = json!({"idToken": "TOK16", "type": "ISO14443"});
+    let mut kwh_quirk = ev("Updated", 2, min(20), "OFF-1", None, true);
+    kwh_quirk["raw"]["payload"]["meterValue"] = json!([{"timestamp": min(20), "sampledValue": [{"value": 3, "unitOfMeasure": {"unit": "KWH"}}]}]);
+    let lines = run_charger(python, &s.ws201, "CP201", "secret-password-201", "2.0.1", json!([
+        ev("Started", 0, min(0), "OFF-1", Some(1000), true),
+        kwh_quirk,
+        ev("Updated", 1, min(10), "OFF-1", Some(2000), true),
+        ev("Started", 0, min(0), "OFF-1", Some(1000), true),
+        ev("Ended", 3, min(30), "OFF-1", Some(4000), true),
+        ended_unknown,
+        // Schema violations: the 2.0.1 spellings.
+        {"raw": {"action": "TransactionEvent", "payload": {"eventType": "Started", "timestamp": min(0), "triggerReason": "Authorized", "seqNo": 0}}},
+        {"raw": {"action": "TransactionEvent", "payload": {"eventType": "Begun", "timestamp": min(0), "triggerReason": "Authorized", "seqNo": 0, "transactionInfo": {"transactionId": "X"}}}},
+        {"raw": {"action": "TransactionEvent", "payload": {"eventType": "Started", "timestamp": "at noon", "triggerReason": "Authorized", "seqNo": 0, "transactionInfo": {"transactionId": "X"}}}},
+    ])).await;
+    let raw = all(&lines, "raw");
+    for (i, r) in raw.iter().take(6).enumerate() {
+        assert!(r.get("result").is_some(), "event {i} acknowledged: {lines:?}");
+    }
+    assert_eq!(raw[6]["error"], "OccurrenceConstraintViolation", "{lines:?}");
+    assert_eq!(raw[7]["error"], "PropertyConstraintViolation", "{lines:?}");
+    assert_eq!(raw[8]["error"], "FormatViolation", "{lines:?}");
+    let cdr = cdr_of(&s.emsp, "CP201-OFF-1").await;
+    assert_eq!(d(&cdr["total_energy"]), Decimal::from(3), "1000 → 4000 Wh whatever the arrival order: {cdr}");
+    assert_eq!(cdr["start_date_time"], min(0).as_str(), "offline events at their own timestamps");
+    assert_eq!(cdr["end_date_time"], min(30).as_str());
+    let periods = cdr["charging_periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 3, "cut at 10 and 20 minutes: {cdr}");
+    assert_eq!(d(&periods[1]["dimensions"][0]["volume"]), Decimal::ONE, "10 → 20 min: 2000 → 3000 Wh (the KWH reading)");
+    let puts = s.emsp.received().into_iter().filter(|r| r.is("PUT", &session_path("CP201-OFF-1"))).count();
+    assert!(puts >= 1);
+    let ghost = cdr_of(&s.emsp, "CP201-GHOST").await;
+    assert!(ghost["remark"].as_str().unwrap_or_default().contains("never received"), "{ghost}");
+}
