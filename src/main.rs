@@ -239,6 +239,8 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
     let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, ..Default::default() });
     let auth = Arc::new(microcpo::StoreAuth { state: state.clone() });
     let handler = Arc::new(microcpo::MicroCpoHandler { state: state.clone(), gateway: gateway.clone() });
+    // Commands and charging profiles addressed to hosted parties go to the chargers.
+    let _ = state.hosted.set(handler.clone());
     tokio::select! {
         r = ocpi_router::serve(state.clone()) => r.context("OCPI API")?,
         r = gateway.serve(auth, handler) => r.context("OCPP gateway")?,

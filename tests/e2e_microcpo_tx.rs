@@ -257,9 +257,90 @@ async fn scenario(db: &TestDb, python: &PathBuf) {
     assert_eq!(d(&cdr["total_cost"]["incl_vat"]), incl, "{cdr}");
     assert_eq!(cdr["authorization_reference"], "AUTH-RT");
 
+    commands(&s, python, "1.6", "CP16", "secret-password-16", &s.uids[1]).await;
+    commands(&s, python, "2.0.1", "CP201", "secret-password-201", &s.uids[0]).await;
+
     robustness_16(&s, python, t0).await;
     robustness_201(&s, python, t0).await;
 }
+
+/// The eMSP's START_SESSION and STOP_SESSION and the SCSP's charging profile reach the charger;
+/// the results reach the requesters' response_url.
+async fn commands(s: &Setup, python: &PathBuf, version: &str, id: &str, password: &str, evse_uid: &str) {
+    let (start, stop, set) = if version == "1.6" {
+        ("RemoteStartTransaction", "RemoteStopTransaction", "SetChargingProfile")
+    } else {
+        ("RequestStartTransaction", "RequestStopTransaction", "SetChargingProfile")
+    };
+    let ws = if version == "1.6" { s.ws16.clone() } else { s.ws201.clone() };
+    let script = json!([
+        {"wait": {"action": start, "timeout": 60}},
+        {"wait": {"action": set, "timeout": 60}},
+        {"wait": {"action": stop, "timeout": 60}},
+    ]);
+    let (py, id_owned, pw, ver) = (python.clone(), id.to_string(), password.to_string(), version.to_string());
+    let charger = tokio::spawn(async move { run_charger(&py, &ws, &id_owned, &pw, &ver, script).await });
+    let token_uid = format!("CMD{}", id.trim_start_matches("CP"));
+    let mut token = spec_token(("DE", "EMS"), &token_uid);
+    token["type"] = json!("APP_USER");
+    let cb = format!("{}/cb/{id}", s.emsp.base_url());
+    let start_cmd = json!({"response_url": format!("{cb}/start"), "token": token, "location_id": "LOC-TX", "evse_uid": evse_uid});
+    // Until the charger is connected the hub answers REJECTED (not connected).
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (status, _, body) = s.emsp.call("POST", "commands", "receiver", "/START_SESSION", Some(("NL", "MCP")), Some(start_cmd.clone())).await;
+        assert_eq!(status, 200, "{body}");
+        if body["data"]["result"] == "ACCEPTED" {
+            assert!(body["data"]["timeout"].as_i64().unwrap() > 0);
+            break;
+        }
+        assert_eq!(body["data"]["result"], "REJECTED", "{body}");
+        assert!(std::time::Instant::now() < deadline, "the charger never connected: {body}\n{}", s._hub.log_tail(20));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let result = s.emsp.wait_for(|r| r.method == "POST" && r.path.ends_with(&format!("/cb/{id}/start")), WAIT).await;
+    assert_eq!(result.body["result"], "ACCEPTED", "{}", result.summary());
+    let put = s
+        .emsp
+        .wait_for(|r| r.method == "PUT" && r.path.contains(&format!("/receiver/sessions/NL/MCP/{id}-")) && r.body["cdr_token"]["uid"] == token_uid.as_str(), WAIT)
+        .await;
+    assert_eq!(put.body["auth_method"], "COMMAND", "{}", put.summary());
+    assert_eq!(put.body["evse_uid"], evse_uid);
+    let sid = put.body["id"].as_str().unwrap().to_string();
+
+    // The SCSP limits the session.
+    let profile = json!({"response_url": format!("{}/cb/{id}/profile", s.scsp.base_url()),
+        "charging_profile": {"charging_rate_unit": "W", "charging_profile_period": [{"start_period": 0, "limit": 7400.0}]}});
+    let (status, _, body) = s.scsp.call("PUT", "chargingprofiles", "receiver", &format!("/{sid}"), Some(("NL", "MCP")), Some(profile)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["result"], "ACCEPTED", "{body}");
+    let result = s.scsp.wait_for(|r| r.method == "POST" && r.path.ends_with(&format!("/cb/{id}/profile")), WAIT).await;
+    assert_eq!(result.body["result"], "ACCEPTED", "{}\n{}", result.summary(), s._hub.log_tail(30));
+
+    let stop_cmd = json!({"response_url": format!("{cb}/stop"), "session_id": sid});
+    let (status, _, body) = s.emsp.call("POST", "commands", "receiver", "/STOP_SESSION", Some(("NL", "MCP")), Some(stop_cmd)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["result"], "ACCEPTED", "{body}");
+    let result = s.emsp.wait_for(|r| r.method == "POST" && r.path.ends_with(&format!("/cb/{id}/stop")), WAIT).await;
+    assert_eq!(result.body["result"], "ACCEPTED", "{}", result.summary());
+    let cdr = cdr_of(&s.emsp, &sid).await;
+    assert_eq!(cdr["auth_method"], "COMMAND");
+
+    let lines = charger.await.unwrap();
+    let received: Vec<&Value> = all(&lines, "received");
+    let set_call = received.iter().find(|r| r["action"] == "SetChargingProfile").unwrap_or_else(|| panic!("{lines:?}"));
+    let text = set_call["payload"].to_string();
+    assert!(text.contains("TxProfile") && text.contains("7400"), "a TxProfile with the SCSP's limit: {text}");
+    assert!(received.iter().any(|r| r["action"] == start) && received.iter().any(|r| r["action"] == stop), "{lines:?}");
+
+    // A command for a session the hub does not run.
+    let (_, _, body) = s
+        .emsp
+        .call("POST", "commands", "receiver", "/STOP_SESSION", Some(("NL", "MCP")), Some(json!({"response_url": format!("{cb}/x"), "session_id": "NO-SUCH"})))
+        .await;
+    assert_eq!(body["data"]["result"], "UNKNOWN_SESSION", "{body}");
+}
+
 
 /// OCPP 1.6 bad-input and quirk cases.
 async fn robustness_16(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono::Utc>) {

@@ -74,5 +74,19 @@ CREATE TABLE ocpp_id_tags (
     cdr_token TEXT NOT NULL,
     authorization_reference TEXT,
     allowed TEXT NOT NULL,
+    -- AUTH_REQUEST (real-time authorization) or COMMAND (a START_SESSION/RESERVE_NOW token).
+    source TEXT NOT NULL DEFAULT 'AUTH_REQUEST',
     updated_at INTEGER NOT NULL
+);
+
+-- OCPI reservations made on hosted chargers (RESERVE_NOW), so CANCEL_RESERVATION, which names
+-- only the reservation, finds its charger; ocpp_id is the integer id the charger knows.
+CREATE TABLE ocpp_reservations (
+    country_code TEXT NOT NULL,
+    party_id TEXT NOT NULL,
+    reservation_id TEXT NOT NULL,
+    charger_id TEXT NOT NULL,
+    ocpp_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (country_code, party_id, reservation_id)
 );

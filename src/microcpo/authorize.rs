@@ -98,7 +98,7 @@ impl MicroCpoHandler {
     pub(super) async fn authorize(&self, session: &Session, payload: Value) -> Result<Value, CallErrorReply> {
         let charger = self.charger(session).await?;
         let (id, kind) = id_token(session.version, &payload);
-        let decision = self.resolve_token(&charger, &id, kind.as_deref(), None).await?;
+        let decision = self.resolve_token(&charger, &id, kind.as_deref(), None, false).await?;
         tracing::info!(charger_id = %charger.charger_id, allowed = %decision.allowed, "Authorize");
         Ok(match session.version {
             OcppVersion::V16 => json!({"idTagInfo": {"status": decision.ocpp_status(session.version)}}),
@@ -106,9 +106,27 @@ impl MicroCpoHandler {
         })
     }
 
-    /// Decides on a token (see the module doc). `evse_uid` narrows the LocationReferences.
-    pub(super) async fn resolve_token(&self, charger: &Charger, id: &str, ocpp_type: Option<&str>, evse_uid: Option<&str>) -> Result<TokenDecision, CallErrorReply> {
+    /// Decides on a token (see the module doc). `evse_uid` narrows the LocationReferences;
+    /// `starting`: for a transaction start (which uses up a command's token).
+    pub(super) async fn resolve_token(&self, charger: &Charger, id: &str, ocpp_type: Option<&str>, evse_uid: Option<&str>, starting: bool) -> Result<TokenDecision, CallErrorReply> {
         let store = &self.state.store;
+        // 0. A token of a START_SESSION / RESERVE_NOW command: the eMSP asked for this session.
+        //    Used up by the transaction start: a later swipe of the same token is authorized the usual way.
+        if let Some(mut learnt) = store.get_learnt_id_tag(id).await.map_err(internal)?
+            && learnt.source == "COMMAND" {
+                let decision = TokenDecision {
+                    allowed: learnt.allowed.clone(),
+                    emsp: Some(learnt.emsp.clone()),
+                    cdr_token: learnt.cdr_token.clone(),
+                    authorization_reference: learnt.authorization_reference.clone(),
+                    auth_method: "COMMAND",
+                };
+                if starting {
+                    learnt.source = "AUTH_REQUEST".into();
+                    store.put_learnt_id_tag(&learnt).await.map_err(internal)?;
+                }
+                return Ok(decision);
+            }
         // 1. Tokens pushed by eMSPs: exact uid, then (eMAIDs, 2.0.1 `eMAID` tokens) the contract id.
         let mut pushed = store.find_objects_by_id("tokens", id).await.map_err(internal)?;
         if pushed.is_empty() && !id.eq_ignore_ascii_case(&id.to_ascii_uppercase()) {
@@ -262,6 +280,7 @@ impl MicroCpoHandler {
                 cdr_token: decision.cdr_token.clone(),
                 authorization_reference: decision.authorization_reference.clone(),
                 allowed: decision.allowed.clone(),
+                source: "AUTH_REQUEST".into(),
             };
             if let Err(e) = self.state.store.put_learnt_id_tag(&learnt).await {
                 tracing::error!(error = %e, "remembering an authorized token");

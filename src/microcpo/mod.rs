@@ -9,6 +9,8 @@
 //! - `transactions.rs`: StartTransaction / MeterValues / StopTransaction (1.6) and
 //!   TransactionEvent / MeterValues / NotifyEVChargingNeeds (2.0.1) → the `ocpp_transactions`
 //!   record;
+//! - `commands.rs`: OCPI commands and charging profiles for hosted parties (the router's
+//!   `HostedCpo`) → OCPP calls, results back to the requester's `response_url`;
 //! - `ocpi_out.rs`: that record → OCPI Session (PUT, then PATCHes) to the token's eMSP and,
 //!   stripped of driver data, to SCSPs; on stop a CDR priced with the connector's tariff
 //!   (`clearing::rating`), all through the durable outbox.
@@ -17,6 +19,7 @@
 
 mod auth;
 mod authorize;
+mod commands;
 mod ocpi_out;
 mod status;
 mod transactions;

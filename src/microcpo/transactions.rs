@@ -213,7 +213,7 @@ impl MicroCpoHandler {
             .to_string();
         let connector_id = self.connector_of(charger, &evse_uid, connector_hint).await?;
         let decision = match &token {
-            Some((id, kind)) if !id.is_empty() => Some(self.resolve_token(charger, id, kind.as_deref(), Some(&evse_uid)).await?),
+            Some((id, kind)) if !id.is_empty() => Some(self.resolve_token(charger, id, kind.as_deref(), Some(&evse_uid), true).await?),
             _ => None,
         };
         let hub = self.state.hub.clone();
@@ -475,7 +475,7 @@ impl MicroCpoHandler {
         let mut answer = json!({});
         if let Some((id, kind)) = &token
             && tx.id_tag.as_deref() != Some(id.as_str()) {
-                let d = self.resolve_token(&charger, id, kind.as_deref(), Some(&tx.evse_uid)).await?;
+                let d = self.resolve_token(&charger, id, kind.as_deref(), Some(&tx.evse_uid), true).await?;
                 answer["idTokenInfo"] = json!({"status": d.ocpp_status(session.version)});
                 update.id_tag = Some(id.clone());
                 update.emsp = d.emsp.clone();

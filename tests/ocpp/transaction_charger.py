@@ -48,7 +48,8 @@ TIMEOUT = 15
 
 
 def emit(**obj):
-    print(json.dumps(obj), flush=True)
+    # The ocpp library reads JSON fractions as decimal.Decimal.
+    print(json.dumps(obj, default=str), flush=True)
 
 
 def now():

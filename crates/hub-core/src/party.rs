@@ -75,6 +75,10 @@ pub struct Platform {
     pub roles: Vec<PartyRole>,
     /// Consecutive failed deliveries; past a threshold the platform is OFFLINE.
     pub consecutive_failures: i64,
+    /// A party the hub runs itself (a micro-CPO): requests addressed to it are answered by the
+    /// hub's OCPP gateway, not forwarded.
+    #[serde(default)]
+    pub hosted: bool,
 }
 
 impl Platform {

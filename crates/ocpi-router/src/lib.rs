@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod credentials;
 pub mod delivery;
+pub mod hosted;
 pub mod hub_client_info;
 pub mod pagination;
 pub mod publish;

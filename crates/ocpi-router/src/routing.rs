@@ -912,15 +912,56 @@ async fn command(state: &AppState, ctx: &Ctx, body: Bytes) -> Flow<HttpResponse>
             }
         }
     };
+    if let Some(answer) = to_hosted(state, ctx, &target, value.clone()).await? {
+        return Ok(answer);
+    }
     let original = value.get("response_url").and_then(Value::as_str).unwrap_or_default().to_string();
     let url = callback_url(state, ctx, &target, &original).await?;
     value["response_url"] = Value::String(url);
     forward(state, ctx, &target, InterfaceRole::Receiver, Some(Bytes::from(value.to_string())), None).await
 }
 
+/// Hands a request for a hosted party to the hub's own CPO side; `None` when `target` is not
+/// hosted (the request is forwarded as usual).
+async fn to_hosted(state: &AppState, ctx: &Ctx, target: &PartyKey, body: Value) -> Flow<Option<HttpResponse>> {
+    let dir = state.directory().await.map_err(|_| ctx.fail(status::SERVER_ERROR, "internal error"))?;
+    if !dir.iter().any(|p| p.hosted && p.has_party(target)) {
+        return Ok(None);
+    }
+    let Some(hosted) = state.hosted.get() else {
+        return Err(ctx.fail(status::CONNECTION_PROBLEM, format!("{target} is hosted by this hub, whose OCPP gateway is not running")));
+    };
+    let req = crate::hosted::HostedRequest {
+        owner: target.clone(),
+        requester: ctx.from.clone(),
+        requester_platform_id: ctx.platform.id,
+        module: ctx.module.clone(),
+        method: ctx.method.clone(),
+        segs: ctx.segs.clone(),
+        query: url::form_urlencoded::parse(ctx.query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        body,
+        correlation_id: ctx.ids.correlation_id.clone(),
+    };
+    match hosted.handle(state, req).await {
+        Ok(data) => {
+            let resp = reply::envelope(&ctx.ids, &Envelope::success(Some(data)), Some(target), Some(&ctx.from));
+            Ok(Some(resp))
+        }
+        Err(e) => Err(reply::envelope(&ctx.ids, &Envelope::error(e.status_code, e.message), Some(target), Some(&ctx.from))),
+    }
+}
+
 async fn charging_profile(state: &AppState, ctx: &Ctx, body: Bytes) -> Flow<HttpResponse> {
     let session_id = ctx.segs.first().cloned().ok_or_else(|| ctx.fail(status::INVALID_PARAMETERS, "path: session_id required"))?;
     let target = session_owner(state, ctx, &session_id).await?;
+    if ctx.method == "PUT" {
+        let value = validate::<charging_profiles::SetChargingProfile>(ctx, &body)?;
+        if let Some(answer) = to_hosted(state, ctx, &target, value).await? {
+            return Ok(answer);
+        }
+    } else if let Some(answer) = to_hosted(state, ctx, &target, Value::Null).await? {
+        return Ok(answer);
+    }
     match ctx.method.as_str() {
         "PUT" => {
             let mut value = validate::<charging_profiles::SetChargingProfile>(ctx, &body)?;

@@ -34,6 +34,9 @@ pub struct AppState {
     /// Set while one caller checks the directory's change stamp.
     refreshing: AtomicBool,
     tokens: RwLock<HashMap<[u8; 32], CachedToken>>,
+    /// Answers requests addressed to hosted (micro-CPO) parties; set once by the binary when it
+    /// runs the OCPP gateway.
+    pub hosted: std::sync::OnceLock<Arc<dyn crate::hosted::HostedCpo>>,
 }
 
 struct Directory {
@@ -117,6 +120,7 @@ impl AppState {
             verify_lock: tokio::sync::Mutex::new(()),
             page_positions: PagePositions::default(),
             tokens: RwLock::new(HashMap::new()),
+            hosted: std::sync::OnceLock::new(),
         }
     }
 

@@ -136,6 +136,15 @@ impl Store {
         })
     }
 
+    /// The chargers of a hosted party (ids only; see [`Store::get_charger`]).
+    pub async fn charger_ids_of(&self, owner: &PartyKey) -> Result<Vec<String>> {
+        dispatch!(self, pool => {
+            let rows = sqlx::query("SELECT charger_id FROM chargers WHERE country_code = $1 AND party_id = $2 ORDER BY charger_id")
+                .bind(&owner.country_code).bind(&owner.party_id).fetch_all(pool).await?;
+            rows.iter().map(|r| r.try_get::<String, _>("charger_id").map_err(StoreError::from)).collect()
+        })
+    }
+
     /// Records a BootNotification payload.
     pub async fn set_charger_boot(&self, charger_id: &str, boot_info: &serde_json::Value) -> Result<()> {
         let now = now_micros();

@@ -323,7 +323,7 @@ impl Store {
     async fn load_platforms(&self, only: Option<i64>) -> Result<Vec<Platform>> {
         let only = only.unwrap_or(-1);
         dispatch!(self, pool => {
-            let rows = sqlx::query("SELECT id, name, status, ocpi_version, versions_url, client_token, consecutive_failures FROM platforms WHERE ($1 = -1 OR id = $1) ORDER BY id")
+            let rows = sqlx::query("SELECT id, name, status, ocpi_version, versions_url, client_token, consecutive_failures, hosted FROM platforms WHERE ($1 = -1 OR id = $1) ORDER BY id")
                 .bind(only).fetch_all(pool).await?;
             let mut platforms = Vec::with_capacity(rows.len());
             for r in &rows {
@@ -335,6 +335,7 @@ impl Store {
                     versions_url: r.try_get("versions_url")?,
                     client_token: r.try_get("client_token")?,
                     consecutive_failures: r.try_get("consecutive_failures")?,
+                    hosted: r.try_get::<i64, _>("hosted")? != 0,
                     endpoints: Vec::new(),
                     roles: Vec::new(),
                 });

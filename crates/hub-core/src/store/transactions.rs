@@ -102,6 +102,9 @@ pub struct LearntIdTag {
     pub authorization_reference: Option<String>,
     /// OCPI AllowedType as answered.
     pub allowed: String,
+    /// How the hub learnt it: `AUTH_REQUEST` or `COMMAND` (a token in a START_SESSION or
+    /// RESERVE_NOW command, whose session's auth_method is COMMAND).
+    pub source: String,
 }
 
 /// What changes when a transaction is updated (`None`: unchanged).
@@ -313,12 +316,13 @@ impl Store {
     pub async fn put_learnt_id_tag(&self, t: &LearntIdTag) -> Result<()> {
         let now = now_micros();
         dispatch!(self, pool => {
-            sqlx::query("INSERT INTO ocpp_id_tags (id_tag, emsp_country_code, emsp_party_id, cdr_token, authorization_reference, allowed, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id_tag) DO UPDATE SET emsp_country_code = excluded.emsp_country_code, \
+            sqlx::query("INSERT INTO ocpp_id_tags (id_tag, emsp_country_code, emsp_party_id, cdr_token, authorization_reference, allowed, source, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id_tag) DO UPDATE SET emsp_country_code = excluded.emsp_country_code, \
                          emsp_party_id = excluded.emsp_party_id, cdr_token = excluded.cdr_token, \
-                         authorization_reference = excluded.authorization_reference, allowed = excluded.allowed, updated_at = excluded.updated_at")
+                         authorization_reference = excluded.authorization_reference, allowed = excluded.allowed, \
+                         source = excluded.source, updated_at = excluded.updated_at")
                 .bind(&t.id_tag).bind(&t.emsp.country_code).bind(&t.emsp.party_id).bind(t.cdr_token.to_string())
-                .bind(&t.authorization_reference).bind(&t.allowed).bind(now)
+                .bind(&t.authorization_reference).bind(&t.allowed).bind(&t.source).bind(now)
                 .execute(pool).await?;
             Ok(())
         })
@@ -326,7 +330,7 @@ impl Store {
 
     pub async fn get_learnt_id_tag(&self, id_tag: &str) -> Result<Option<LearntIdTag>> {
         dispatch!(self, pool => {
-            let row = sqlx::query("SELECT id_tag, emsp_country_code, emsp_party_id, cdr_token, authorization_reference, allowed FROM ocpp_id_tags WHERE id_tag = $1")
+            let row = sqlx::query("SELECT id_tag, emsp_country_code, emsp_party_id, cdr_token, authorization_reference, allowed, source FROM ocpp_id_tags WHERE id_tag = $1")
                 .bind(id_tag).fetch_optional(pool).await?;
             match row {
                 None => Ok(None),
@@ -336,7 +340,32 @@ impl Store {
                     cdr_token: json(Some(r.try_get("cdr_token")?), "cdr_token")?.unwrap_or_default(),
                     authorization_reference: r.try_get("authorization_reference")?,
                     allowed: r.try_get("allowed")?,
+                    source: r.try_get("source")?,
                 })),
+            }
+        })
+    }
+
+    /// Remembers which charger holds an OCPI reservation of `owner`.
+    pub async fn put_reservation(&self, owner: &PartyKey, reservation_id: &str, charger_id: &str, ocpp_id: i64) -> Result<()> {
+        let now = now_micros();
+        dispatch!(self, pool => {
+            sqlx::query("INSERT INTO ocpp_reservations (country_code, party_id, reservation_id, charger_id, ocpp_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (country_code, party_id, reservation_id) DO UPDATE SET charger_id = excluded.charger_id, ocpp_id = excluded.ocpp_id")
+                .bind(&owner.country_code).bind(&owner.party_id).bind(reservation_id).bind(charger_id).bind(ocpp_id).bind(now)
+                .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// The charger and OCPP id of an OCPI reservation of `owner`.
+    pub async fn get_reservation(&self, owner: &PartyKey, reservation_id: &str) -> Result<Option<(String, i64)>> {
+        dispatch!(self, pool => {
+            let row = sqlx::query("SELECT charger_id, ocpp_id FROM ocpp_reservations WHERE country_code = $1 AND party_id = $2 AND reservation_id = $3")
+                .bind(&owner.country_code).bind(&owner.party_id).bind(reservation_id).fetch_optional(pool).await?;
+            match row {
+                Some(r) => Ok(Some((r.try_get("charger_id")?, r.try_get("ocpp_id")?))),
+                None => Ok(None),
             }
         })
     }
