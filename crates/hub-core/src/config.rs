@@ -23,6 +23,25 @@ pub struct HubConfig {
     /// OCPI 2.1.1 parties (translation to and from 2.2.1).
     #[serde(default)]
     pub ocpi211: Ocpi211Config,
+    /// Settlement of CDRs (the `clearing` crate).
+    #[serde(default)]
+    pub clearing: ClearingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ClearingConfig {
+    /// Largest difference (in the CDR's currency, a decimal such as "0.01") accepted between a
+    /// CDR's `total_cost` and the hub's own rating of it; beyond it the CDR is held for review.
+    pub tolerance: String,
+    /// Settle CDRs the hub cannot rate (no tariff of the CPO held) instead of holding them.
+    pub settle_unrated: bool,
+}
+
+impl Default for ClearingConfig {
+    fn default() -> Self {
+        Self { tolerance: "0.01".into(), settle_unrated: false }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +129,10 @@ offline_after_failures = 3
 [ocpi211]
 default_time_zone = "Europe/Amsterdam"
 command_timeout_s = 60
+
+[clearing]
+tolerance = "0.01"
+settle_unrated = false
 "#;
 
 impl HubConfig {

@@ -45,8 +45,11 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The pool of the back end in use. Public so that crates with tables of their own (the
+/// `clearing` ledger) can run their SQL in the same database without going through `Store`'s
+/// methods.
 #[derive(Clone, Debug)]
-pub(crate) enum Db {
+pub enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -133,6 +136,11 @@ impl Store {
             Db::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await?,
         }
         Ok(())
+    }
+
+    /// The pool, for crates that keep tables of their own in the hub's database.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     pub fn backend(&self) -> &'static str {
