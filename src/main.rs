@@ -12,6 +12,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod auth_cache;
 mod microcpo;
 
 #[derive(Parser)]
@@ -236,8 +237,10 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
         .listen
         .parse()
         .with_context(|| format!("ocpp.listen: not an address: {}", state.config.ocpp.listen))?;
-    let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, ..Default::default() });
-    let auth = Arc::new(microcpo::StoreAuth { state: state.clone() });
+    let defaults = ocpp_gateway::GatewayConfig::default();
+    let max_connections = state.config.ocpp.max_connections.unwrap_or(defaults.max_connections);
+    let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, max_connections, ..defaults });
+    let auth = Arc::new(auth_cache::CachedAuth::new(state.clone(), microcpo::StoreAuth { state: state.clone() }));
     let handler = Arc::new(microcpo::MicroCpoHandler { state: state.clone(), gateway: gateway.clone() });
     // Commands and charging profiles addressed to hosted parties go to the chargers.
     let _ = state.hosted.set(handler.clone());

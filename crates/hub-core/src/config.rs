@@ -63,6 +63,10 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct OcppConfig {
     pub listen: String,
+    /// Connections the gateway holds at most (handshakes included); beyond it new ones get HTTP
+    /// 503. Keep it below the process's open-file limit. Default: the gateway's (10 000).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

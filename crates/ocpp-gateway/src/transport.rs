@@ -22,7 +22,9 @@
 //! The subprotocol is the first one in the client's list that the gateway offers. Websocket
 //! settings: read buffer 4 KiB, no write buffer (each frame is flushed), message and frame size
 //! capped at `max_message_size`. The accept loop backs off (5 ms doubling to 1 s) when the
-//! process runs out of file descriptors (EMFILE/ENFILE) or socket buffers.
+//! process runs out of file descriptors (EMFILE/ENFILE) or socket buffers. The listen backlog is
+//! [`LISTEN_BACKLOG`] (the kernel caps it at `net.core.somaxconn`), so that the SYNs of thousands
+//! of chargers reconnecting at once are queued rather than dropped.
 
 use std::io;
 use std::net::SocketAddr;
@@ -71,7 +73,7 @@ impl Gateway {
         auth: Arc<dyn ChargerAuth>,
         handler: Arc<dyn Handler>,
     ) -> io::Result<()> {
-        let listener = TcpListener::bind(self.inner.config.listen).await?;
+        let listener = bind(self.inner.config.listen)?;
         self.serve_listener(listener, auth, handler).await
     }
 
@@ -137,6 +139,23 @@ impl Gateway {
         // Shutdown: the connections see the same signal and close themselves.
         Ok(())
     }
+}
+
+/// Listen backlog asked for (the kernel caps it at `net.core.somaxconn`). Tokio's default of
+/// 1024 overflows when thousands of chargers reconnect at once: the dropped SYNs are retried by
+/// the chargers only after a second or more.
+pub const LISTEN_BACKLOG: u32 = 65_535;
+
+/// Binds `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as tokio's `TcpListener::bind`).
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Over the cap, at most this many connections at a time get an HTTP 503; the rest are dropped.
