@@ -17,37 +17,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("OCPP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIP (OCPP part): {} not found; create it with `python3 -m venv .venv && .venv/bin/pip install ocpp==2.1.0 websockets`",
-            p.display()
-        );
-        None
-    }
-}
-
 /// Runs the Python charger to its end and returns its JSON lines.
 async fn charger(python: &PathBuf, ws_url: &str, id: &str, password: &str, version: &str, status: &str, number: u32) -> Vec<Value> {
-    let mut cmd = tokio::process::Command::new(python);
-    cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ocpp/microcpo_charger.py"))
-        .args(["--url", ws_url, "--id", id, "--password", password, "--version", version, "--status", status])
-        .args(["--number", &number.to_string()])
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output()).await.expect("python charger hung").expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect();
-    assert!(
-        out.status.success() && lines.iter().all(|l| l.get("error").is_none()),
-        "python charger {id} failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lines
+    let number = number.to_string();
+    let args = ["--url", ws_url, "--id", id, "--password", password, "--version", version, "--status", status, "--number", &number];
+    run_python_charger(python, "microcpo_charger.py", &args, Duration::from_secs(60)).await
 }
 
 fn line<'a>(lines: &'a [Value], key: &str) -> &'a Value {
@@ -153,7 +127,7 @@ async fn scenario(db: &TestDb) {
         assert!(!hub.cli_output(&all).status.success(), "{all:?} should fail");
     }
 
-    let Some(python) = python() else { return };
+    let Some(python) = ocpp_python() else { return };
     let ws16 = c16["ws_url"].as_str().unwrap();
     let ws201 = c201["ws_url"].as_str().unwrap();
 

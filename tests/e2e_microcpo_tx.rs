@@ -22,33 +22,11 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("OCPP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} not found; create it with `python3 -m venv .venv && .venv/bin/pip install ocpp==2.1.0 websockets`", p.display());
-        None
-    }
-}
-
 /// Runs the scripted charger to its end and returns its JSON lines.
 async fn run_charger(python: &PathBuf, ws_url: &str, id: &str, password: &str, version: &str, script: Value) -> Vec<Value> {
-    let mut cmd = tokio::process::Command::new(python);
-    cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ocpp/transaction_charger.py"))
-        .args(["--url", ws_url, "--id", id, "--password", password, "--version", version, "--script", &script.to_string()])
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output()).await.expect("python charger hung").expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect();
-    assert!(
-        out.status.success() && lines.iter().all(|l| l.get("error").is_none()),
-        "python charger {id} failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lines
+    let script = script.to_string();
+    let args = ["--url", ws_url, "--id", id, "--password", password, "--version", version, "--script", &script];
+    run_python_charger(python, "transaction_charger.py", &args, Duration::from_secs(120)).await
 }
 
 fn all<'a>(lines: &'a [Value], key: &str) -> Vec<&'a Value> {
@@ -106,7 +84,7 @@ fn expected_cost(kwh: Decimal, hours: Decimal) -> (Decimal, Decimal) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn microcpo_transactions_on_every_database() {
-    let Some(python) = python() else { return };
+    let Some(python) = ocpp_python() else { return };
     for db in TestDb::all() {
         eprintln!("=== micro-CPO transactions on {}", db.kind());
         scenario(&db, &python).await;

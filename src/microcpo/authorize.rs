@@ -62,7 +62,8 @@ impl TokenDecision {
     }
 }
 
-fn cdr_token_of(emsp: &PartyKey, uid: &str, kind: &str, contract_id: &str) -> Value {
+/// An OCPI CdrToken (the one place the micro-CPO layer builds one).
+pub(super) fn cdr_token_of(emsp: &PartyKey, uid: &str, kind: &str, contract_id: &str) -> Value {
     json!({"country_code": emsp.country_code, "party_id": emsp.party_id, "uid": uid, "type": kind, "contract_id": contract_id})
 }
 

@@ -19,6 +19,7 @@
 //! posted to the requester's `response_url` through the outbox; no answer in time is TIMEOUT
 //! (commands) or REJECTED (profiles, which have no TIMEOUT result).
 
+use super::authorize::cdr_token_of;
 use super::{MicroCpoHandler, ts_of};
 use hub_core::ocpi::status;
 use hub_core::party::PartyKey;
@@ -37,8 +38,9 @@ fn server_error(e: impl std::fmt::Display) -> HostedError {
     err(status::SERVER_ERROR, "internal error")
 }
 
-/// A stable positive 31-bit id for an OCPI reservation id (OCPP wants integers).
-fn ocpp_reservation_id(id: &str) -> i64 {
+/// A stable positive 31-bit OCPP integer id for an OCPI string id (reservations, charging
+/// profiles, remote starts: OCPP wants integers where OCPI has strings).
+fn ocpp_int_id(id: &str) -> i64 {
     if let Ok(n) = id.parse::<i64>()
         && (1..=i64::from(i32::MAX)).contains(&n) {
             return n;
@@ -137,11 +139,12 @@ impl MicroCpoHandler {
             token.get("country_code").and_then(Value::as_str).unwrap_or(&requester.country_code),
             token.get("party_id").and_then(Value::as_str).unwrap_or(&requester.party_id),
         );
-        let cdr_token = json!({
-            "country_code": emsp.country_code, "party_id": emsp.party_id, "uid": uid,
-            "type": token.get("type").and_then(Value::as_str).unwrap_or("APP_USER"),
-            "contract_id": token.get("contract_id").and_then(Value::as_str).unwrap_or(&uid),
-        });
+        let cdr_token = cdr_token_of(
+            &emsp,
+            &uid,
+            token.get("type").and_then(Value::as_str).unwrap_or("APP_USER"),
+            token.get("contract_id").and_then(Value::as_str).unwrap_or(&uid),
+        );
         let learnt = LearntIdTag {
             id_tag: uid.clone(),
             emsp,
@@ -176,7 +179,7 @@ impl MicroCpoHandler {
                     }
                     OcppVersion::V201 => json!({
                         "idToken": {"idToken": uid, "type": id_token_type(token.get("type").and_then(Value::as_str).unwrap_or("APP_USER"))},
-                        "remoteStartId": ocpp_reservation_id(&uuid::Uuid::new_v4().to_string()),
+                        "remoteStartId": ocpp_int_id(&uuid::Uuid::new_v4().to_string()),
                         "evseId": n,
                     }),
                 };
@@ -210,7 +213,7 @@ impl MicroCpoHandler {
                 let token = b.get("token").cloned().unwrap_or(Value::Null);
                 let uid = self.learn_command_token(&req.requester, &token, s("authorization_reference")).await?;
                 let reservation = s("reservation_id").unwrap_or_default().to_string();
-                let id = ocpp_reservation_id(&reservation);
+                let id = ocpp_int_id(&reservation);
                 self.state.store.put_reservation(owner, &reservation, &charger.charger_id, id).await.map_err(server_error)?;
                 let expiry = s("expiry_date").unwrap_or_default();
                 let payload = match self.version_of(&charger) {
@@ -281,7 +284,7 @@ impl MicroCpoHandler {
             "PUT" => {
                 let profile = &req.body["charging_profile"];
                 let schedule = ocpp_schedule(profile, v16);
-                let id = ocpp_reservation_id(&session_id);
+                let id = ocpp_int_id(&session_id);
                 let payload = if v16 {
                     let mut p = json!({"chargingProfileId": id, "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
                         "chargingProfileKind": if profile.get("start_date_time").is_some() { "Absolute" } else { "Relative" },
@@ -400,11 +403,11 @@ mod tests {
 
     #[test]
     fn reservation_ids_are_stable_and_positive() {
-        assert_eq!(ocpp_reservation_id("42"), 42);
-        let a = ocpp_reservation_id("RES-ABC");
-        assert_eq!(a, ocpp_reservation_id("RES-ABC"));
+        assert_eq!(ocpp_int_id("42"), 42);
+        let a = ocpp_int_id("RES-ABC");
+        assert_eq!(a, ocpp_int_id("RES-ABC"));
         assert!(a >= 1 && a <= i64::from(i32::MAX));
-        assert_ne!(a, ocpp_reservation_id("RES-ABD"));
+        assert_ne!(a, ocpp_int_id("RES-ABD"));
     }
 
     #[test]

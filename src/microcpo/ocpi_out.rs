@@ -300,7 +300,6 @@ impl MicroCpoHandler {
     pub(super) async fn publish_cdr(&self, tx: &OcppTransaction) -> Result<(), CallErrorReply> {
         let samples = self.state.store.meter_samples(tx.id).await.map_err(internal)?;
         let p = self.price(tx, &samples).await?;
-        let session = self.session_of(tx, &p)?;
         let loc = &p.location;
         let evse = loc
             .get("evses")
@@ -393,7 +392,6 @@ impl MicroCpoHandler {
         if !tx.seen_start {
             cdr["remark"] = json!("the charger's start of this transaction was never received: made from its stop");
         }
-        let _ = session;
         let typed = parse::from_value::<Cdr>(cdr).map_err(invalid)?;
         let body = serde_json::to_string(&typed).map_err(internal)?;
         let key = ObjectKey::new("cdrs", &tx.owner, &tx.session_id);

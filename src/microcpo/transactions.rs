@@ -23,7 +23,7 @@
 //! Quirks repaired before schema validation ([`normalize`]): unit spellings (`KWH`, `wh`), and a
 //! 1.6 `meterStart`/`meterStop` sent as a decimal number of kWh where an integer of Wh is due.
 
-use super::authorize::{TokenDecision, id_token};
+use super::authorize::{TokenDecision, cdr_token_of, id_token};
 use super::{MicroCpoHandler, internal, parse_ts};
 use hub_core::store::{Charger, MeterSample, NewTransaction, OcppTransaction, TransactionUpdate};
 use ocpp_gateway::{CallErrorReply, ErrorCode, OcppVersion, Session};
@@ -222,7 +222,7 @@ impl MicroCpoHandler {
             None => {
                 // No token (2.0.1 NoAuthorization, or an offline start): the hub stands in.
                 let uid = token.as_ref().map(|t| t.0.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| "UNKNOWN".into());
-                (json!({"country_code": hub.country_code, "party_id": hub.party_id, "uid": uid, "type": "OTHER", "contract_id": uid}), None, "WHITELIST", None)
+                (cdr_token_of(&hub, &uid, "OTHER", &uid), None, "WHITELIST", None)
             }
         };
         let meter_start = initial.iter().find_map(|s| s.energy_wh).unwrap_or_default();

@@ -1860,5 +1860,38 @@ pub fn client_info_put<'a>(cc: &'a str, pid: &'a str, status: &'a str) -> impl F
     move |r| r.is("PUT", &format!("receiver/hubclientinfo/{cc}/{pid}")) && r.body["status"] == status
 }
 
+/// The Python of the charger simulators (`OCPP_TEST_PYTHON`, else `.venv/bin/python`), or `None`
+/// with a note on how to make it, so the OCPP parts of a test are skipped rather than failed.
+pub fn ocpp_python() -> Option<PathBuf> {
+    let p = std::env::var_os("OCPP_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIP (OCPP part): {} not found; create it with `python3 -m venv .venv && .venv/bin/pip install ocpp==2.1.0 websockets`",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Runs `tests/ocpp/{script}` with `args` to its end (at most `limit`) and returns its JSON
+/// lines; panics when it fails or prints an `error` line.
+pub async fn run_python_charger(python: &Path, script: &str, args: &[&str], limit: Duration) -> Vec<Value> {
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ocpp").join(script)).args(args).kill_on_drop(true);
+    let out = tokio::time::timeout(limit, cmd.output()).await.expect("python charger hung").expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect();
+    assert!(
+        out.status.success() && lines.iter().all(|l| l.get("error").is_none()),
+        "python charger {args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines
+}
+
 // OCPI 2.1.1 test parties.
 pub mod party211;
