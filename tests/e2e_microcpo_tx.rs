@@ -15,7 +15,9 @@
 
 mod common;
 
+use common::party211::{Party211, raw_token};
 use common::*;
+use hub_core::ocpi::v211;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -95,6 +97,8 @@ struct Setup {
     _hub: Hub,
     emsp: Party,
     scsp: Party,
+    /// A 2.1.1 eMSP (DE/EM1): sees the micro-CPO's location and commands its charger.
+    emsp11: Party211,
     uids: Vec<String>,
     ws16: String,
     ws201: String,
@@ -106,6 +110,11 @@ async fn setup(db: &TestDb) -> Setup {
     let scsp = Party::new([("DE", "SCS", "SCSP")]);
     register_invited(&hub, &emsp, "DE", "EMS", "EMSP").await;
     register_invited(&hub, &scsp, "DE", "SCS", "SCSP").await;
+    let emsp11 = Party211::new("DE", "EM1", "EMSP");
+    let invite = hub.cli(&["party", "invite", "--name", "EM1", "--country-code", "DE", "--party-id", "EM1", "--role", "EMSP"]);
+    emsp11.register(&hub, invite["token"].as_str().unwrap()).await;
+    // It knows no token by real-time authorization (the hub asks every eMSP about unknown ones).
+    emsp11.respond("POST", "tokens/", Reply::ocpi(404, 2004, "unknown token"));
     hub.cli(&["microcpo", "add", "--country-code", "NL", "--party-id", "MCP", "--name", "Micro CPO"]);
 
     let mut loc = spec_location(("NL", "MCP"), "LOC-TX");
@@ -149,6 +158,7 @@ async fn setup(db: &TestDb) -> Setup {
         _hub: hub,
         emsp,
         scsp,
+        emsp11,
         uids,
         ws16: c16["ws_url"].as_str().unwrap().to_string(),
         ws201: c201["ws_url"].as_str().unwrap().to_string(),
@@ -237,6 +247,7 @@ async fn scenario(db: &TestDb, python: &PathBuf) {
 
     commands(&s, python, "1.6", "CP16", "secret-password-16", &s.uids[1]).await;
     commands(&s, python, "2.0.1", "CP201", "secret-password-201", &s.uids[0]).await;
+    v211_emsp(&s, python).await;
 
     robustness_16(&s, python, t0).await;
     robustness_201(&s, python, t0).await;
@@ -319,6 +330,84 @@ async fn commands(s: &Setup, python: &PathBuf, version: &str, id: &str, password
     assert_eq!(body["data"]["result"], "UNKNOWN_SESSION", "{body}");
 }
 
+
+fn assert_valid_211<T: serde::de::DeserializeOwned + v211::Validate>(what: &str, v: &Value) {
+    if let Err(e) = v211::from_value::<T>(v.clone()) {
+        panic!("{what} is not a valid 2.1.1 object ({e:?}): {v}");
+    }
+}
+
+/// A 2.1.1 eMSP sees the micro-CPO's location (pushed to it and through GET All, in 2.1.1) and
+/// starts and stops a session on its 1.6 charger; results, the session and the CDR reach it in 2.1.1.
+async fn v211_emsp(s: &Setup, python: &PathBuf) {
+    let e = &s.emsp11;
+    let pushed = e.wait_for("PUT", "locations/NL/MCP/LOC-TX", |_| true, WAIT).await;
+    assert_valid_211::<v211::Location>("the micro-CPO location the 2.1.1 eMSP received", &pushed.body);
+    assert!(pushed.headers.keys().all(|k| !k.starts_with("ocpi-")), "no routing headers for 2.1.1: {:?}", pushed.headers);
+    assert_eq!(raw_token(&pushed).as_deref(), Some(e.token_b().as_str()));
+    let (status, _, body) = e.call("GET", "locations", "", None).await;
+    assert_eq!((status, body["status_code"].clone()), (200, json!(1000)), "{body}");
+    let listed = body["data"].as_array().unwrap().iter().find(|l| l["id"] == "LOC-TX").unwrap_or_else(|| panic!("GET All lacks LOC-TX: {body}")).clone();
+    assert_valid_211::<v211::Location>("LOC-TX in the 2.1.1 GET All", &listed);
+    let evse_uids: Vec<&str> = listed["evses"].as_array().unwrap().iter().map(|v| v["uid"].as_str().unwrap()).collect();
+    assert!(evse_uids.contains(&s.uids[0].as_str()), "{listed}");
+    let (status, _, body) = e.call("GET", "locations", &format!("/LOC-TX/{}", s.uids[0]), None).await;
+    assert_eq!((status, body["data"]["uid"].clone()), (200, json!(s.uids[0])), "one EVSE of LOC-TX: {body}");
+
+    let script = json!([
+        {"wait": {"action": "RemoteStartTransaction", "timeout": 60}},
+        {"wait": {"action": "RemoteStopTransaction", "timeout": 60}},
+    ]);
+    let (py, ws) = (python.clone(), s.ws16.clone());
+    let charger = tokio::spawn(async move { run_charger(&py, &ws, "CP16", "secret-password-16", "1.6", script).await });
+    e.respond("POST", "/em1-callbacks/", Reply::ack());
+    let token = json!({
+        "uid": "EM1APP", "type": "OTHER", "auth_id": "DE-EM1-C00000042", "issuer": "EM1 eMSP",
+        "valid": true, "whitelist": "ALLOWED", "last_updated": "2026-11-01T10:00:00Z",
+    });
+    let start = json!({"response_url": format!("{}/em1-callbacks/start", e.base_url()), "token": token, "location_id": "LOC-TX", "evse_uid": s.uids[0]});
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (status, _, body) = e.call("POST", "commands", "/START_SESSION", Some(start.clone())).await;
+        assert_eq!((status, body["status_code"].clone()), (200, json!(1000)), "{body}");
+        assert!(body["data"].get("timeout").is_none(), "a 2.1.1 CommandResponse has no timeout: {body}");
+        if body["data"]["result"] == "ACCEPTED" {
+            break;
+        }
+        assert_eq!(body["data"]["result"], "REJECTED", "{body}");
+        assert!(std::time::Instant::now() < deadline, "the charger never connected: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let result = e.wait_for("POST", "/em1-callbacks/start", |_| true, WAIT).await;
+    assert_eq!(result.body, json!({"result": "ACCEPTED"}), "the charger accepted RemoteStartTransaction");
+    assert_eq!(raw_token(&result).as_deref(), Some(e.token_b().as_str()));
+
+    let put = e.wait_for("PUT", "sessions/NL/MCP/CP16-", |r| r.body["auth_id"] == "DE-EM1-C00000042", WAIT).await;
+    assert_valid_211::<v211::Session>("the session the 2.1.1 eMSP received", &put.body);
+    assert_eq!(put.body["auth_method"], "AUTH_REQUEST", "2.1.1 has no COMMAND: {}", put.body);
+    assert_eq!(put.body["location"]["id"], "LOC-TX");
+    assert_eq!(put.body["location"]["evses"][0]["uid"], s.uids[0].as_str(), "the session's location holds the one EVSE in use");
+    assert!(s.emsp.received().iter().all(|r| !(r.method == "PUT" && r.body["id"] == put.body["id"])), "the session goes to the token's eMSP only");
+    let sid = put.body["id"].as_str().unwrap().to_string();
+
+    let stop = json!({"response_url": format!("{}/em1-callbacks/stop", e.base_url()), "session_id": sid});
+    let (status, _, body) = e.call("POST", "commands", "/STOP_SESSION", Some(stop)).await;
+    assert_eq!((status, body["data"]["result"].clone()), (200, json!("ACCEPTED")), "{body}");
+    let result = e.wait_for("POST", "/em1-callbacks/stop", |_| true, WAIT).await;
+    assert_eq!(result.body, json!({"result": "ACCEPTED"}));
+    let cdr = e.wait_for("POST", "cdrs", |r| r.body["id"] == sid.as_str(), WAIT).await;
+    assert_valid_211::<v211::Cdr>("the CDR the 2.1.1 eMSP received", &cdr.body);
+    assert_eq!(cdr.body["auth_id"], "DE-EM1-C00000042");
+    assert_eq!(cdr.body["location"]["id"], "LOC-TX");
+    assert_eq!(cdr.body["tariffs"][0]["id"], "TX-TARIFF");
+    assert!(d(&cdr.body["total_cost"]) >= Decimal::ZERO, "{}", cdr.body);
+
+    let lines = charger.await.unwrap();
+    let received = all(&lines, "received");
+    let remote = received.iter().find(|r| r["action"] == "RemoteStartTransaction").unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(remote["payload"]["id_tag"], "EM1APP", "the 2.1.1 token's uid is the idTag: {remote}");
+    assert!(received.iter().any(|r| r["action"] == "RemoteStopTransaction"), "{lines:?}");
+}
 
 /// OCPP 1.6 bad-input and quirk cases.
 async fn robustness_16(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono::Utc>) {
