@@ -178,6 +178,9 @@ struct RegisterArgs {
     /// The token the party issued to the hub.
     #[arg(long)]
     token: String,
+    /// The party's role when it speaks OCPI 2.1.1 (whose credentials name none): CPO or EMSP.
+    #[arg(long, value_parser = ["CPO", "EMSP"])]
+    role: Option<String>,
 }
 
 #[derive(Args)]
@@ -375,7 +378,7 @@ async fn party(state: &AppState, cmd: PartyCommand) -> Result<()> {
             }));
         }
         PartyCommand::Register(a) => {
-            match ocpi_router::credentials::register_with(state, &a.versions_url, &a.token).await {
+            match ocpi_router::credentials::register_with(state, &a.versions_url, &a.token, a.role.as_deref().and_then(|r| r.parse().ok())).await {
                 Ok(id) => {
                     let p = state.store.get_platform(id).await?.context("platform vanished")?;
                     print(json!({"registered": true, "platform": p}));

@@ -546,6 +546,48 @@ async fn scenario(db: &TestDb) {
     assert_eq!(raw_token(&got).as_deref(), Some(emsp11.token_b().as_str()));
     no_routing_headers(&got);
 
+    // --- Hub-initiated registration with a 2.1.1 party (party register --role) -------------------
+    let cpo_hr = Party211::new("NL", "HIR", "CPO");
+    let register = |role: Option<&str>| {
+        let (url, token) = (cpo_hr.versions_url(), cpo_hr.token_a());
+        let mut args = vec!["party".to_string(), "register".into(), "--versions-url".into(), url, "--token".into(), token];
+        if let Some(r) = role {
+            args.extend(["--role".to_string(), r.to_string()]);
+        }
+        args
+    };
+    let args = register(None);
+    let out = hub.cli_output(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("--role"), "a 2.1.1 party's role must be given: {stderr}");
+    assert!(!cpo_hr.received().iter().any(|r| r.method == "POST"), "nothing sent without a role");
+    let args = register(Some("CPO"));
+    let reg = hub.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(reg["registered"], true, "{reg}");
+    assert_eq!(reg["platform"]["ocpi_version"], "2.1.1", "{reg}");
+    let post = cpo_hr.wait_for("POST", "/ocpi/2.1.1/credentials", |_| true, WAIT).await;
+    assert_eq!(raw_token(&post).as_deref(), Some(cpo_hr.token_a().as_str()), "the party's token, raw");
+    assert_valid_211::<v211::Credentials>("the hub's credentials", &post.body);
+    assert_eq!((post.body["country_code"].as_str(), post.body["party_id"].as_str()), (Some("NL"), Some("HUB")));
+    no_routing_headers(&post);
+    cpo_hr.learn_hub_endpoints(&hub).await;
+    // Registered as the CPO NL/HIR: its location reaches the eMSPs, and the hub calls it with
+    // the token it answered with.
+    let mut loc = location_211();
+    loc["id"] = json!("LOC-HIR");
+    cpo_hr.set_list("locations", vec![loc.clone()]);
+    let (status, _, body) = cpo_hr.call("PUT", "locations", "/NL/HIR/LOC-HIR", Some(loc)).await;
+    assert_eq!((status, body["status_code"].clone()), (200, json!(1000)), "{body}");
+    let got = emsp22.wait_for(|r| r.is("PUT", "receiver/locations/NL/HIR/LOC-HIR"), WAIT).await;
+    assert_eq!(got.body["party_id"], "HIR");
+    let (status, _, body) = emsp22.call("GET", "locations", "sender", "/LOC-HIR", Some(("NL", "HIR")), None).await;
+    assert_eq!((status, body["data"]["id"].clone()), (200, json!("LOC-HIR")), "{body}");
+    let got = cpo_hr.wait_for("GET", "locations/LOC-HIR", |_| true, WAIT).await;
+    assert_eq!(raw_token(&got).as_deref(), Some(cpo_hr.token_b().as_str()), "the token the party answered with");
+    let list = hub.cli(&["party", "list"]);
+    let hir = list.as_array().unwrap().iter().filter(|p| p.to_string().contains("\"HIR\"")).count();
+    assert_eq!(hir, 1, "{list}");
+
     // --- Unregistration --------------------------------------------------------------------------
     let (status, _, body) = cpo11.call("DELETE", "credentials", "", None).await;
     assert_eq!((status, body["status_code"].clone()), (200, json!(1000)), "{body}");

@@ -50,7 +50,9 @@ impl State211 {
     fn dispatch(&self, rec: &Recorded) -> Reply {
         let path = rec.path.trim_end_matches('/');
         let token = raw_token(rec);
-        let registration = path == "/ocpi/versions" || path == "/ocpi/2.1.1";
+        // Token A is the one this party gives out for registration: the hub uses it for the
+        // versions and, when the hub registers itself (`party register`), for the credentials.
+        let registration = path == "/ocpi/versions" || path == "/ocpi/2.1.1" || path == "/ocpi/2.1.1/credentials";
         let ok = token.as_deref() == Some(self.token_b.as_str())
             || (registration && token.as_deref() == Some(self.token_a.as_str()));
         if !ok {
@@ -71,6 +73,15 @@ impl State211 {
                 Reply::ok(json!({"version": "2.1.1", "endpoints": endpoints}))
             }
             "/ocpi/2.1.1/credentials" if rec.method == "GET" => Reply::ok(self.credentials()),
+            // The hub registers itself: keep its token C (its endpoints are read afterwards,
+            // see `Party211::learn_hub_endpoints`) and answer with this party's credentials.
+            "/ocpi/2.1.1/credentials" if rec.method == "POST" => match rec.body["token"].as_str() {
+                Some(token) => {
+                    *lock(&self.link) = Some((token.to_string(), BTreeMap::new()));
+                    Reply::ok(self.credentials())
+                }
+                None => Reply::ocpi(400, 2001, "token: required"),
+            },
             p if p.starts_with("/ocpi/2.1.1/") && rec.method == "GET" => {
                 let rest = &p["/ocpi/2.1.1/".len()..];
                 let mut segs = rest.split('/').filter(|s| !s.is_empty());
@@ -298,6 +309,34 @@ impl Party211 {
         }
         assert!(data.get("roles").is_none(), "2.1.1 credentials have no roles: {data}");
         data
+    }
+
+    /// This party's registration token (token A), for `ocpi-hub party register --token`.
+    pub fn token_a(&self) -> String {
+        self.state.token_a.clone()
+    }
+
+    /// After the hub registered itself with this party: reads the hub's 2.1.1 endpoints with
+    /// the token C the hub gave, as a 2.1.1 party does after a credentials POST.
+    pub async fn learn_hub_endpoints(&self, hub: &Hub) {
+        let token = self.token_c();
+        let (status, _, versions) = self.raw("GET", &hub.versions_url(), &token, None).await;
+        assert_eq!(status, 200, "versions with the hub's token C: {versions}");
+        let url = versions["data"]
+            .as_array()
+            .and_then(|l| l.iter().find(|v| v["version"] == "2.1.1"))
+            .and_then(|v| v["url"].as_str())
+            .unwrap_or_else(|| panic!("the hub offers no 2.1.1: {versions}"))
+            .to_string();
+        let (status, _, details) = self.raw("GET", &url, &token, None).await;
+        assert_eq!(status, 200, "{details}");
+        let endpoints: BTreeMap<String, String> = details["data"]["endpoints"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no endpoints: {details}"))
+            .iter()
+            .map(|e| (e["identifier"].as_str().unwrap().to_string(), e["url"].as_str().unwrap().to_string()))
+            .collect();
+        *lock(&self.state.link) = Some((token, endpoints));
     }
 
     /// Credentials PUT (update) with token C; on success the hub's new token C replaces it.

@@ -263,16 +263,22 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 /// Hub-initiated registration (`ocpi-hub party register`): the hub is the credentials sender.
 /// It issues the party a server token, POSTs the hub's credentials with the party's token, and
 /// stores the token the party answers with. A failure leaves nothing behind.
-pub async fn register_with(state: &AppState, versions_url: &str, party_token: &str) -> Result<i64, ExchangeError> {
+///
+/// A 2.1.1 party's credentials name no role: the operator gives it (`role_211`, CPO or EMSP),
+/// as it does on a 2.1.1 invite; it is ignored for 2.2.1, whose credentials carry roles.
+pub async fn register_with(state: &AppState, versions_url: &str, party_token: &str, role_211: Option<Role>) -> Result<i64, ExchangeError> {
     let discovered = discover(state, versions_url, party_token).await?;
-    if discovered.version.starts_with("2.1") {
-        // The hub cannot tell a 2.1.1 party's role from its credentials: it registers itself
-        // (`party invite --role`), and the hub answers as the credentials receiver.
-        return Err(ExchangeError::new(
-            status::UNSUPPORTED_VERSION,
-            "hub-initiated registration needs OCPI 2.2.1; a 2.1.1 party registers itself with an invite (party invite --role CPO|EMSP)",
-        ));
-    }
+    let v211 = discovered.version.starts_with("2.1");
+    let role_211 = match role_211 {
+        Some(r @ (Role::Cpo | Role::Emsp)) => Some(r),
+        _ if v211 => {
+            return Err(ExchangeError::new(
+                status::INVALID_PARAMETERS,
+                "role: the party speaks OCPI 2.1.1, whose credentials name no role: give it (party register --role CPO|EMSP)",
+            ));
+        }
+        _ => None,
+    };
     let creds_url = discovered
         .endpoints
         .iter()
@@ -287,7 +293,8 @@ pub async fn register_with(state: &AppState, versions_url: &str, party_token: &s
     // token must exist first (as an invite: it cannot reach functional modules yet).
     let platform_id = state.store.create_invite(None, None, &lookup, &hash).await?;
     let result = async {
-        let body = serde_json::to_vec(&hub_credentials(state, &server_token)).expect("json");
+        let ours = if v211 { crate::v211::hub_credentials(state, &server_token) } else { hub_credentials(state, &server_token) };
+        let body = serde_json::to_vec(&ours).expect("json");
         let answer = client::call(&state.http, reqwest::Method::POST, &creds_url, party_token, &discovered.version, &[], Some(body.into()))
             .await
             .map_err(|e| ExchangeError::new(status::UNABLE_TO_USE_CLIENT_API, format!("POST {creds_url}: {e}")))?;
@@ -300,10 +307,22 @@ pub async fn register_with(state: &AppState, versions_url: &str, party_token: &s
                 format!("POST {creds_url}: OCPI status {} {}", env.status_code, env.status_message.unwrap_or_default()),
             ));
         }
-        let creds: Credentials = parse::from_value(env.data.unwrap_or_default())
-            .map_err(|e| ExchangeError::new(status::UNABLE_TO_USE_CLIENT_API, format!("party credentials: {e}")))?;
+        let data = env.data.unwrap_or_default();
+        let creds: Credentials = match role_211 {
+            Some(role) => {
+                let c: hub_core::ocpi::v211::Credentials = hub_core::ocpi::v211::from_value(data)
+                    .map_err(|e| ExchangeError::new(status::UNABLE_TO_USE_CLIENT_API, format!("party credentials (2.1.1): {e}")))?;
+                hub_core::ocpi::translate::credentials_to_v221(&c, role)
+            }
+            None => parse::from_value(data)
+                .map_err(|e| ExchangeError::new(status::UNABLE_TO_USE_CLIENT_API, format!("party credentials: {e}")))?,
+        };
         // Endpoints may be re-read with the token the party gave us.
-        let discovered = discover(state, &creds.url, &creds.token).await.unwrap_or(discovered);
+        let mut discovered = discover(state, &creds.url, &creds.token).await.unwrap_or(discovered);
+        if discovered.version.starts_with("2.1") {
+            discovered.endpoints = crate::v211::assign_interface_roles(&discovered.endpoints, &roles_of(&creds))
+                .map_err(|m| ExchangeError::new(status::INVALID_PARAMETERS, m))?;
+        }
         let reg = Registration {
             ocpi_version: discovered.version,
             versions_url: creds.url.clone(),
