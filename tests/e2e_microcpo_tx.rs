@@ -402,6 +402,27 @@ async fn v211_emsp(s: &Setup, python: &PathBuf) {
     assert_eq!(cdr.body["tariffs"][0]["id"], "TX-TARIFF");
     assert!(d(&cdr.body["total_cost"]) >= Decimal::ZERO, "{}", cdr.body);
 
+    // A 2.1.1 eMSP cannot name the CPO: GET All of sessions and CDRs gives the hub's copy of
+    // those for its tokens, in 2.1.1.
+    for module in ["sessions", "cdrs"] {
+        let (status, _, body) = e.call("GET", module, "", None).await;
+        assert_eq!((status, body["status_code"].clone()), (200, json!(1000)), "{module}: {body}");
+        let items = body["data"].as_array().unwrap();
+        let ours = items.iter().find(|v| v["id"] == sid.as_str()).unwrap_or_else(|| panic!("{module} of EM1 lack {sid}: {body}"));
+        if module == "sessions" {
+            assert_valid_211::<v211::Session>("a session of the 2.1.1 GET All", ours);
+            assert_eq!(ours["status"], "COMPLETED", "{ours}");
+        } else {
+            assert_valid_211::<v211::Cdr>("a CDR of the 2.1.1 GET All", ours);
+        }
+        assert!(items.iter().all(|v| v["auth_id"] == "DE-EM1-C00000042"), "only EM1's: {body}");
+        // The 2.2.1 eMSP's open GET All: its own only.
+        let (status, _, body) = s.emsp.call("GET", module, "sender", "", None, None).await;
+        assert_eq!((status, body["status_code"].clone()), (200, json!(1000)), "{module}: {body}");
+        let items = body["data"].as_array().unwrap();
+        assert!(!items.is_empty() && items.iter().all(|v| v["cdr_token"]["party_id"] == "EMS"), "only EMS's {module}: {body}");
+    }
+
     let lines = charger.await.unwrap();
     let received = all(&lines, "received");
     let remote = received.iter().find(|r| r["action"] == "RemoteStartTransaction").unwrap_or_else(|| panic!("{lines:?}"));

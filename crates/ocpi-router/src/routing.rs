@@ -725,24 +725,31 @@ async fn read_location(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
 
 /// GET All on the sender interface. Addressed to a party: forwarded, with its Link rewritten
 /// to the hub. Addressed to the hub (or open): served from the hub's copy for locations,
-/// tariffs and tokens.
+/// tariffs and tokens, and for sessions and CDRs those of the caller (an eMSP's tokens, a
+/// CPO's own).
 async fn list(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
     let page = Page::from_query(&ctx.query).map_err(|m| ctx.fail(status::INVALID_PARAMETERS, m))?;
     if let To::Party(target) = &ctx.to {
         return forward_list(state, ctx, target, &page).await;
     }
-    if !matches!(ctx.module.as_str(), "locations" | "tariffs" | "tokens") {
-        return Err(ctx.fail(status::UNKNOWN_RECEIVER, format!("GET All of {} needs OCPI-to headers naming the sender", ctx.module)));
-    }
-    // Tokens are meant for CPOs; any other party sees only its own.
-    let owner = (ctx.module == "tokens"
-        && !ctx.platform.roles.iter().any(|r| r.role == Role::Cpo && r.key() == ctx.from))
-        .then(|| ctx.from.clone());
+    let caller_is_cpo = ctx.platform.roles.iter().any(|r| r.role == Role::Cpo && r.key() == ctx.from);
+    let (owner, recipient) = match ctx.module.as_str() {
+        "locations" | "tariffs" => (None, None),
+        // Tokens are meant for CPOs; any other party sees only its own.
+        "tokens" => ((!caller_is_cpo).then(|| ctx.from.clone()), None),
+        // Sessions and CDRs with no sender named (always so for a 2.1.1 eMSP, which has no
+        // routing headers): the hub's copy of those for the caller's tokens, or, for a CPO,
+        // of its own.
+        "sessions" | "cdrs" if caller_is_cpo => (Some(ctx.from.clone()), None),
+        "sessions" | "cdrs" => (None, Some(ctx.from.clone())),
+        _ => return Err(ctx.fail(status::UNKNOWN_RECEIVER, format!("GET All of {} needs OCPI-to headers naming the sender", ctx.module))),
+    };
     // A client that computes offsets itself (instead of following Link) usually asks for the
     // offset right after a page it just read: the position remembered then avoids a scan.
-    let list_name = match &owner {
-        Some(o) => format!("{}/{o}", ctx.module),
-        None => ctx.module.clone(),
+    let list_name = match (&owner, &recipient) {
+        (Some(o), _) => format!("{}/{o}", ctx.module),
+        (None, Some(r)) => format!("{}/for/{r}", ctx.module),
+        (None, None) => ctx.module.clone(),
     };
     let position_key = (list_name, page.date_from, page.date_to);
     let after = page.cursor.or_else(|| state.page_positions.get(&position_key, page.offset));
@@ -753,6 +760,7 @@ async fn list(state: &AppState, ctx: &Ctx) -> Flow<HttpResponse> {
         date_to: page.date_to,
         offset: page.offset,
         limit: page.limit,
+        recipient,
         after,
     };
     let result = state.store.list_objects(&filter).await.map_err(|e| {

@@ -75,6 +75,8 @@ pub struct ListFilter {
     pub date_to: Option<i64>,
     pub offset: i64,
     pub limit: i64,
+    /// Only sessions and CDRs for this party (their `cdr_token`'s eMSP).
+    pub recipient: Option<PartyKey>,
     /// Resume after this (last_updated, seq); when set, `offset` is only echoed, not scanned.
     pub after: Option<(i64, i64)>,
 }
@@ -101,9 +103,11 @@ impl Store {
             let out = match change {
                 None => None,
                 Some(ObjectChange::Put { key, last_updated, body }) => {
-                    sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body) VALUES ($1, $2, $3, $4, $5, $6) \
-                                 ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body")
-                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(last_updated).bind(&body)
+                    let (rcc, rpid) = recipient_of(&key.module, &body).unzip();
+                    sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body, recipient_cc, recipient_pid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                                 ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body, \
+                                 recipient_cc = excluded.recipient_cc, recipient_pid = excluded.recipient_pid")
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(last_updated).bind(&body).bind(rcc).bind(rpid)
                         .execute(&mut *tx).await?;
                     Some(body)
                 }
@@ -192,9 +196,13 @@ impl Store {
                     $qb.push(" AND country_code = ").push_bind(o.country_code.clone());
                     $qb.push(" AND party_id = ").push_bind(o.party_id.clone());
                 }
+                if let Some(r) = &f.recipient {
+                    $qb.push(" AND recipient_cc = ").push_bind(r.country_code.clone());
+                    $qb.push(" AND recipient_pid = ").push_bind(r.party_id.clone());
+                }
             }};
         }
-        let unfiltered = f.date_from.is_none() && f.date_to.is_none() && f.owner.is_none();
+        let unfiltered = f.date_from.is_none() && f.date_to.is_none() && f.owner.is_none() && f.recipient.is_none();
         dispatch!(self, pool => {
             let total: i64 = if unfiltered {
                 sqlx::query("SELECT n FROM object_counts WHERE module = $1").bind(&f.module)
@@ -241,15 +249,36 @@ impl Store {
         dispatch!(self, pool => {
             let mut tx = pool.begin().await?;
             for (key, lu, body) in objects {
-                sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body) VALUES ($1, $2, $3, $4, $5, $6) \
-                             ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body")
-                    .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(lu).bind(body)
+                let (rcc, rpid) = recipient_of(&key.module, body).unzip();
+                sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body, recipient_cc, recipient_pid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                             ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body, \
+                             recipient_cc = excluded.recipient_cc, recipient_pid = excluded.recipient_pid")
+                    .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(lu).bind(body).bind(rcc).bind(rpid)
                     .execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
         })
     }
+}
+
+/// The eMSP a session or CDR is for: its `cdr_token`'s country_code and party_id (2.2.1, as the
+/// hub stores everything). `None` for other modules or a body without one.
+fn recipient_of(module: &str, body: &str) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct WithToken {
+        cdr_token: Option<TokenOwner>,
+    }
+    #[derive(serde::Deserialize)]
+    struct TokenOwner {
+        country_code: String,
+        party_id: String,
+    }
+    if !matches!(module, "sessions" | "cdrs") {
+        return None;
+    }
+    let t = serde_json::from_str::<WithToken>(body).ok()?.cdr_token?;
+    Some((t.country_code, t.party_id))
 }
 
 fn object_from_row<R: Row>(r: &R) -> Result<StoredObject>
