@@ -676,21 +676,19 @@ async fn settlement(n: usize, database_url: Option<String>) -> Result<()> {
     bulk_insert(&store, &batch).await?;
     let load_s = t0.elapsed().as_secs_f64();
     eprintln!("# loaded {n} CDRs in {load_s:.1} s");
-    if url.starts_with("postgres") {
-        if let hub_core::store::Db::Postgres(p) = store.db() {
-            sqlx::query("VACUUM ANALYZE objects").execute(p).await?;
-        }
+    if let hub_core::store::Db::Postgres(p) = store.db() {
+        sqlx::query("VACUUM ANALYZE objects").execute(p).await?;
     }
 
     let options = settle::SettleOptions::default();
     let t1 = Instant::now();
     let mut last = Instant::now();
     let mut progress = |p: settle::Progress| {
-        if let settle::Progress::Settling { done, total } = p {
-            if last.elapsed() > Duration::from_secs(10) {
-                eprintln!("# settling {done}/{total}");
-                last = Instant::now();
-            }
+        if let settle::Progress::Settling { done, total } = p
+            && last.elapsed() > Duration::from_secs(10)
+        {
+            eprintln!("# settling {done}/{total}");
+            last = Instant::now();
         }
     };
     let settled = settle::settle_pending(&store, &options, &mut progress).await?;

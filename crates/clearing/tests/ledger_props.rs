@@ -149,8 +149,11 @@ fn day(d: i64) -> i64 {
     statements::parse_bound("2026-01-01").unwrap() + d * 86_400_000_000
 }
 
-/// The CDR JSON of each wave, and the model's expectation per (owner, id).
-fn build(s: &Scenario) -> (Vec<Vec<serde_json::Value>>, HashMap<(PartyKey, String), Expect>) {
+/// The model's expectation of each CDR, by (owner, id).
+type Model = HashMap<(PartyKey, String), Expect>;
+
+/// The CDR JSON of each wave, and the model.
+fn build(s: &Scenario) -> (Vec<Vec<serde_json::Value>>, Model) {
     let mut waves = vec![Vec::new(), Vec::new(), Vec::new()];
     let mut expect = HashMap::new();
     let fee = |p: usize, cur: usize, net_e4: i64| -> i64 {

@@ -23,6 +23,8 @@
 //! - [`settle_pending`] scans the copies not settled yet in insertion order (`objects.seq`) in
 //!   batches, one transaction per batch; an interrupted run resumes where it stopped because
 //!   settled copies are skipped by the scan itself. It never touches the router's hot path.
+//!   Within a batch the rows are written with one multi-row INSERT per table and chunk of 500
+//!   CDRs (`insert_batch!`; credits, which need their original's entry, one by one after).
 //!
 //! Energy is kept in kWh rounded to 4 decimals (0.1 Wh) for the statements.
 
