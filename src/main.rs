@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 mod auth_cache;
 mod microcpo;
+mod settlement_cli;
 
 #[derive(Parser)]
 #[command(name = "ocpi-hub", version, about = "OCPI roaming hub with a micro-CPO OCPP gateway")]
@@ -49,6 +50,12 @@ enum Command {
     /// OCPP chargers of hosted parties.
     #[command(subcommand)]
     Charger(ChargerCommand),
+    /// Hub fee contracts of parties (clearing).
+    #[command(subcommand)]
+    Fees(settlement_cli::FeesCommand),
+    /// Settlement of CDRs: runs closing a period, statements, reports, CDRs on hold.
+    #[command(subcommand)]
+    Settlement(settlement_cli::SettlementCommand),
 }
 
 #[derive(Subcommand)]
@@ -227,6 +234,8 @@ async fn main() -> Result<()> {
         Command::Location(ObjectCommand::Put(a)) => object_put(&state, "locations", a).await?,
         Command::Tariff(ObjectCommand::Put(a)) => object_put(&state, "tariffs", a).await?,
         Command::Charger(ChargerCommand::Add(a)) => charger_add(&state, a).await?,
+        Command::Fees(cmd) => settlement_cli::fees(&state.store, cmd).await?,
+        Command::Settlement(cmd) => settlement_cli::settlement(&state.store, &state.config, cmd).await?,
     }
     Ok(())
 }

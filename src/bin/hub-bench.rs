@@ -7,6 +7,10 @@
 //! - `deep-page`: GET All via the hub at offset 299 000 of 300 000 stored locations, by offset
 //!   and by following the hub's Link (keyset cursor).
 //!
+//! - `settlement`: bulk-loads N CDRs (multi-row INSERTs into the hub's copies), then times
+//!   `settle_pending` and `close_period` of the clearing separately, in process, and prints
+//!   JSON with CDRs per second.
+//!
 //! Build first: `cargo build --release`, then `target/release/hub-bench routing` (the
 //! `ocpi-hub` binary is taken from the same directory).
 
@@ -62,6 +66,14 @@ enum Cmd {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Settling and closing a period over N CDRs (JSON on stdout).
+    Settlement {
+        #[arg(long, default_value_t = 1_000_000)]
+        cdrs: usize,
+        /// An empty database (created and migrated here); default: a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -70,6 +82,7 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Routing { seconds, connections, rounds, database_url } => routing(seconds, connections, rounds.max(1), database_url).await,
         Cmd::DeepPage { objects, offset, limit, samples, database_url } => deep_page(objects, offset, limit, samples, database_url).await,
+        Cmd::Settlement { cdrs, database_url } => settlement(cdrs, database_url).await,
     }
 }
 
@@ -555,5 +568,156 @@ async fn deep_page(objects: usize, offset: usize, limit: usize, samples: usize, 
         ms(h.value_at_quantile(0.5)),
         ms(h.value_at_quantile(0.99))
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// settlement
+
+/// CPOs and eMSPs of the settlement benchmark; every party has a fee contract in EUR.
+const BENCH_CPOS: usize = 20;
+const BENCH_EMSPS: usize = 5;
+
+/// A CDR as a CPO sends it (the shape of `crates/clearing/tests/db`), priced with the
+/// benchmark's tariff (ENERGY 0.25/kWh, 10 % VAT) so the hub's rating check passes.
+fn bench_cdr(cc: &str, pid: &str, id: &str, emsp: &str, kwh: rust_decimal::Decimal, end: &str, start: &str) -> String {
+    let excl = clearing::rating::round(kwh * rust_decimal::Decimal::new(25, 2));
+    let incl = clearing::rating::round(excl * rust_decimal::Decimal::new(110, 2));
+    json!({
+        "country_code": cc, "party_id": pid, "id": id,
+        "start_date_time": start, "end_date_time": end,
+        "cdr_token": {"country_code": "DE", "party_id": emsp, "uid": "TOKEN1", "type": "RFID", "contract_id": "DE-EMS-C12345678-X"},
+        "auth_method": "WHITELIST",
+        "cdr_location": {"id": "LOC1", "address": "Street 1", "city": "Amsterdam", "postal_code": "1000AA", "country": "NLD",
+            "coordinates": {"latitude": "52.37403", "longitude": "4.88969"}, "evse_uid": "EVSE1", "evse_id": "NL*CPO*E1",
+            "connector_id": "1", "connector_standard": "IEC_62196_T2", "connector_format": "SOCKET", "connector_power_type": "AC_3_PHASE"},
+        "currency": "EUR",
+        "charging_periods": [{"start_date_time": start, "dimensions": [{"type": "ENERGY", "volume": kwh.to_string()}], "tariff_id": "T1"}],
+        "total_cost": {"excl_vat": excl.to_string(), "incl_vat": incl.to_string()},
+        "total_energy": kwh.to_string(),
+        "total_time": "1",
+        "last_updated": end
+    })
+    .to_string()
+}
+
+/// Multi-row INSERT of hub copies (6 parameters a row: 1 000 rows a statement, under SQLite's
+/// 32 766 limit), 10 000 rows per transaction.
+async fn bulk_insert(store: &Store, rows: &[(ObjectKey, i64, String)]) -> Result<()> {
+    macro_rules! load {
+        ($pool:expr) => {{
+            let mut tx = $pool.begin().await?;
+            for part in rows.chunks(1000) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body) ");
+                qb.push_values(part, |mut b, (k, lu, body)| {
+                    b.push_bind(k.module.clone()).push_bind(k.country_code.clone()).push_bind(k.party_id.clone()).push_bind(k.id.clone()).push_bind(*lu).push_bind(body.clone());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }};
+    }
+    match store.db() {
+        hub_core::store::Db::Sqlite(p) => load!(p),
+        hub_core::store::Db::Postgres(p) => load!(p),
+    }
+    Ok(())
+}
+
+async fn settlement(n: usize, database_url: Option<String>) -> Result<()> {
+    use clearing::ledger::{fees, settle, statements};
+    let dir = temp_dir("settle");
+    std::fs::create_dir_all(&dir)?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}/hub.db", dir.display()));
+    let store = Store::open(&url, &StoreOptions { max_connections: 4, sqlite_synchronous_full: false }).await?;
+    let existing: i64 = match store.db() {
+        hub_core::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM objects WHERE module = 'cdrs'").fetch_one(p).await?,
+        hub_core::store::Db::Postgres(p) => sqlx::query_scalar("SELECT COUNT(*) FROM objects WHERE module = 'cdrs'").fetch_one(p).await?,
+    };
+    if existing > 0 {
+        bail!("the database already holds {existing} CDRs: give an empty one");
+    }
+    let mut tariffs = Vec::new();
+    for c in 0..BENCH_CPOS {
+        let pid = format!("C{c:02}");
+        let owner = PartyKey::new("NL", &pid);
+        let t = json!({"country_code": "NL", "party_id": pid, "id": "T1", "currency": "EUR",
+            "elements": [{"price_components": [{"type": "ENERGY", "price": "0.25", "vat": "10", "step_size": 1}]}],
+            "last_updated": "2026-01-01T00:00:00Z"});
+        tariffs.push((ObjectKey::new("tariffs", &owner, "T1"), 0, t.to_string()));
+        fees::set(&store, &fees::FeeContract::new(&owner, "EUR", rust_decimal::Decimal::new(25, 2), rust_decimal::Decimal::new(25, 1))?).await?;
+    }
+    for e in 0..BENCH_EMSPS {
+        let owner = PartyKey::new("DE", &format!("E{e:02}"));
+        fees::set(&store, &fees::FeeContract::new(&owner, "EUR", rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ONE)?).await?;
+    }
+    store.insert_objects(&tariffs).await?;
+
+    // Load: CDRs spread over January 2026.
+    let t0 = Instant::now();
+    let base = chrono::DateTime::parse_from_rfc3339("2026-01-01T01:00:00Z")?.timestamp();
+    let month = 30 * 86_400 - 7_200;
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..n {
+        let cpo = format!("C{:02}", i % BENCH_CPOS);
+        let emsp = format!("E{:02}", (i / BENCH_CPOS) % BENCH_EMSPS);
+        let end_t = base + (i as i64 * 7919) % month;
+        let fmt = |t: i64| chrono::DateTime::from_timestamp(t, 0).expect("ts").format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (end, start) = (fmt(end_t), fmt(end_t - 3600));
+        let kwh = rust_decimal::Decimal::new(1 + (i as i64 * 7) % 80_000, 3);
+        let id = format!("CDR{i:08}");
+        let owner = PartyKey::new("NL", &cpo);
+        batch.push((ObjectKey::new("cdrs", &owner, &id), end_t * 1_000_000, bench_cdr("NL", &cpo, &id, &emsp, kwh, &end, &start)));
+        if batch.len() == 10_000 {
+            bulk_insert(&store, &batch).await?;
+            batch.clear();
+        }
+    }
+    bulk_insert(&store, &batch).await?;
+    let load_s = t0.elapsed().as_secs_f64();
+    eprintln!("# loaded {n} CDRs in {load_s:.1} s");
+    if let hub_core::store::Db::Postgres(p) = store.db() {
+        sqlx::query("VACUUM ANALYZE objects").execute(p).await?;
+    }
+
+    let options = settle::SettleOptions::default();
+    let t1 = Instant::now();
+    let mut last = Instant::now();
+    let mut progress = |p: settle::Progress| {
+        if let settle::Progress::Settling { done, total } = p
+            && last.elapsed() > Duration::from_secs(10)
+        {
+            eprintln!("# settling {done}/{total}");
+            last = Instant::now();
+        }
+    };
+    let settled = settle::settle_pending(&store, &options, &mut progress).await?;
+    let settle_s = t1.elapsed().as_secs_f64();
+    let t2 = Instant::now();
+    let (from, to) = (statements::parse_bound("2026-01-01")?, statements::parse_bound("2026-02-01")?);
+    let closed = statements::close_period(&store, from, to, &mut progress).await?;
+    let close_s = t2.elapsed().as_secs_f64();
+    let in_statements: i64 = closed.statements.iter().map(|s| s.cdr_count).sum();
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "cdrs": n,
+            "backend": if url.starts_with("postgres") { "postgres" } else { "sqlite" },
+            "load_s": load_s,
+            "load_cdrs_per_s": n as f64 / load_s,
+            "settle": settled,
+            "settle_s": settle_s,
+            "settle_cdrs_per_s": n as f64 / settle_s,
+            "close_s": close_s,
+            "close_cdrs_per_s": n as f64 / close_s,
+            "statements": closed.statements.len(),
+            "cdr_lines_in_statements": in_statements,
+        }))?
+    );
+    if settled.settled as usize != n || in_statements as usize != 2 * n {
+        bail!("expected {n} CDRs settled, each in two statements: {settled:?}, {in_statements} CDR lines");
+    }
     Ok(())
 }

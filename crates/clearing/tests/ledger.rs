@@ -57,7 +57,7 @@ async fn entries_must_balance_per_currency_and_nothing_unbalanced_is_written() {
         assert!(matches!(ledger::post(&store, &[good.clone(), bad]).await, Err(ClearingError::Unbalanced { .. })));
         assert!(ledger::trial_balance(&store).await.unwrap().is_empty());
 
-        let ids = ledger::post(&store, &[good.clone()]).await.unwrap();
+        let ids = ledger::post(&store, std::slice::from_ref(&good)).await.unwrap();
         assert_eq!(ids.len(), 1);
         assert_eq!(ledger::balance(&store, &Account::Party(PartyKey::new("NL", "AAA")), "EUR").await.unwrap(), d("0.0100"));
         // The same reference cannot be posted twice.

@@ -36,11 +36,14 @@ pub struct ClearingConfig {
     pub tolerance: String,
     /// Settle CDRs the hub cannot rate (no tariff of the CPO held) instead of holding them.
     pub settle_unrated: bool,
+    /// The argon2 hash (PHC string, from `ocpi-hub settlement token`) of the operator's token
+    /// for the HTTP settlement report of every party. Unset: parties see their own only.
+    pub report_token: Option<String>,
 }
 
 impl Default for ClearingConfig {
     fn default() -> Self {
-        Self { tolerance: "0.01".into(), settle_unrated: false }
+        Self { tolerance: "0.01".into(), settle_unrated: false, report_token: None }
     }
 }
 

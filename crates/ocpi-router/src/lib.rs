@@ -10,6 +10,7 @@ pub mod hub_client_info;
 pub mod pagination;
 pub mod publish;
 pub mod reply;
+pub mod reports;
 pub mod routing;
 pub mod state;
 pub mod v211;
@@ -32,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .delete(credentials::delete),
         )
         .service(web::resource("/ocpi/2.2.1/hubclientinfo").get(hub_client_info::list))
+        // Settlement reports for the parties' finance teams (clearing), beside the OCPI API.
+        .service(web::resource("/clearing/v1/reports").get(reports::get))
         // OCPI 2.1.1: version details and credentials; its modules go to the default service.
         .service(web::resource("/ocpi/2.1.1").get(versions::details_211))
         .service(

@@ -23,6 +23,8 @@
 //! - [`settle_pending`] scans the copies not settled yet in insertion order (`objects.seq`) in
 //!   batches, one transaction per batch; an interrupted run resumes where it stopped because
 //!   settled copies are skipped by the scan itself. It never touches the router's hot path.
+//!   Within a batch the rows are written with one multi-row INSERT per table and chunk of 500
+//!   CDRs (`insert_batch!`; credits, which need their original's entry, one by one after).
 //!
 //! Energy is kept in kWh rounded to 4 decimals (0.1 Wh) for the statements.
 
@@ -497,6 +499,83 @@ macro_rules! apply_decision {
     }};
 }
 
+/// Rows per multi-row INSERT: 500 settlement rows bind 10 500 parameters and their up to 3 000
+/// lines 15 000, under SQLite's 32 766 (and PostgreSQL's 65 535) bound-parameter limit.
+const INSERT_CHUNK: usize = 500;
+
+/// Settles (or holds) a chunk of decisions that need nothing from the database (no credit to
+/// match) in the open transaction, with one multi-row INSERT per table instead of a statement
+/// per CDR: settlement rows `ON CONFLICT DO NOTHING RETURNING` (a CDR another run settled
+/// meanwhile is not returned, so it gets no entry: exactly once), then the entries of the rows
+/// settled, then their lines. Evaluates to the entry ids written.
+macro_rules! insert_batch {
+    ($tx:expr, $chunk:expr, $now:expr, $report:expr) => {{
+        let chunk: &[Decision] = $chunk;
+        let now: i64 = $now;
+        let mut entry_ids: Vec<i64> = Vec::new();
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO cdr_settlements (country_code, party_id, cdr_id, object_seq, status, hold_reason, emsp_country_code, emsp_party_id, \
+             currency, credit, credit_reference_id, kwh_e4, net_e4, vat_e4, gross_e4, rated_e4, cpo_fee_e4, emsp_fee_e4, effective_at, created_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, d| {
+            let f = &d.facts;
+            let (ecc, epid) = f.emsp.as_ref().map(|p| (p.country_code.clone(), p.party_id.clone())).unwrap_or_default();
+            b.push_bind(f.key_cc.clone()).push_bind(f.key_pid.clone()).push_bind(f.cdr_id.clone()).push_bind(f.seq)
+                .push_bind(if d.hold.is_some() { "held" } else { "settled" }).push_bind(d.hold.clone())
+                .push_bind(ecc).push_bind(epid).push_bind(f.currency.clone()).push_bind(i64::from(f.credit)).push_bind(f.credit_reference_id.clone())
+                .push_bind(f.kwh_e4).push_bind(f.net_e4).push_bind(f.vat_e4).push_bind(f.gross_e4).push_bind(d.rated_e4)
+                .push_bind(d.cpo_fee_e4).push_bind(d.emsp_fee_e4).push_bind(f.effective_at).push_bind(now).push_bind(now);
+        });
+        qb.push(" ON CONFLICT (country_code, party_id, cdr_id) DO NOTHING RETURNING id, country_code, party_id, cdr_id");
+        let rows = qb.build().fetch_all(&mut *$tx).await?;
+        let mut inserted: HashMap<(String, String, String), i64> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            inserted.insert((r.try_get("country_code")?, r.try_get("party_id")?, r.try_get("cdr_id")?), r.try_get("id")?);
+        }
+        $report.skipped += (chunk.len() - inserted.len()) as u64;
+        let mut entries: Vec<NewEntry> = Vec::with_capacity(inserted.len());
+        for d in chunk {
+            let f = &d.facts;
+            let Some(id) = inserted.get(&(f.key_cc.clone(), f.key_pid.clone(), f.cdr_id.clone())) else { continue };
+            if d.hold.is_some() {
+                $report.held += 1;
+                continue;
+            }
+            let e = cdr_entry(d, *id);
+            e.check()?;
+            entries.push(e);
+            $report.settled += 1;
+        }
+        if !entries.is_empty() {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO ledger_entries (kind, reference, settlement_id, reverses_entry_id, effective_at, created_at) ");
+            qb.push_values(&entries, |mut b, e| {
+                b.push_bind(e.kind).push_bind(e.reference.clone()).push_bind(e.settlement_id).push_bind(e.reverses_entry_id)
+                    .push_bind(e.effective_at).push_bind(now);
+            });
+            qb.push(" RETURNING id, reference");
+            let rows = qb.build().fetch_all(&mut *$tx).await?;
+            let mut by_reference: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                by_reference.insert(r.try_get("reference")?, r.try_get("id")?);
+            }
+            let mut lines: Vec<(i64, &NewLine)> = Vec::with_capacity(entries.len() * 4);
+            for e in &entries {
+                let id = by_reference[&e.reference];
+                entry_ids.push(id);
+                lines.extend(e.lines.iter().map(|l| (id, l)));
+            }
+            for part in lines.chunks(INSERT_CHUNK * 6) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO ledger_lines (entry_id, account, currency, kind, amount_e4) ");
+                qb.push_values(part, |mut b, (id, l)| {
+                    b.push_bind(*id).push_bind(l.account.clone()).push_bind(l.currency.clone()).push_bind(l.kind).push_bind(l.amount_e4);
+                });
+                qb.build().execute(&mut *$tx).await?;
+            }
+        }
+        entry_ids
+    }};
+}
+
 /// Progress of a settlement run, for a progress bar.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress {
@@ -545,7 +624,13 @@ pub async fn settle_pending(store: &Store, options: &SettleOptions, progress: &m
         with_pool!(store, pool => {
             let mut tx = pool.begin_with(begin_write(store)).await?;
             let mut ids: Vec<i64> = Vec::new();
-            for d in decisions {
+            // Credits need their original's entry (possibly written just above in this
+            // transaction), so they go one by one after the rest, which go in bulk.
+            let (credits, plain): (Vec<Decision>, Vec<Decision>) = decisions.into_iter().partition(|d| d.hold.is_none() && d.facts.credit);
+            for chunk in plain.chunks(INSERT_CHUNK) {
+                ids.extend(insert_batch!(tx, chunk, now, report));
+            }
+            for d in credits {
                 ids.extend(apply_decision!(tx, d, None, now, report));
             }
             if let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) {

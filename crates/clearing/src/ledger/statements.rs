@@ -366,39 +366,59 @@ cdr_country_code,cdr_party_id,cdr_id,credit_reference_id,effective_at,kwh,net,va
 
 /// A report as CSV: [`CSV_HEADER`], then one row per line.
 pub fn to_csv(r: &Report) -> String {
+    to_csv_all(std::slice::from_ref(r))
+}
+
+/// Several statements' reports as one CSV: [`CSV_HEADER`] once, then one row per line of each
+/// statement, in the order given.
+pub fn to_csv_all(reports: &[Report]) -> String {
     fn field(s: &str) -> String {
         if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
     }
-    let s = &r.statement;
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
-    for l in &r.lines {
-        let cols = [
-            s.id.to_string(),
-            rfc3339(s.period_from),
-            rfc3339(s.period_to),
-            s.country_code.clone(),
-            s.party_id.clone(),
-            s.currency.clone(),
-            l.line_id.to_string(),
-            l.entry_id.to_string(),
-            l.entry_kind.clone(),
-            l.role.clone(),
-            l.cdr_country_code.clone().unwrap_or_default(),
-            l.cdr_party_id.clone().unwrap_or_default(),
-            l.cdr_id.clone().unwrap_or_default(),
-            l.credit_reference_id.clone().unwrap_or_default(),
-            rfc3339(l.effective_at),
-            from_e4(l.kwh_e4).to_string(),
-            from_e4(l.net_e4).to_string(),
-            from_e4(l.vat_e4).to_string(),
-            from_e4(l.gross_e4).to_string(),
-            from_e4(l.amount_e4).to_string(),
-        ];
-        out.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
-        out.push('\n');
+    for r in reports {
+        let s = &r.statement;
+        let (from, to) = (rfc3339(s.period_from), rfc3339(s.period_to));
+        for l in &r.lines {
+            let cols = [
+                s.id.to_string(),
+                from.clone(),
+                to.clone(),
+                s.country_code.clone(),
+                s.party_id.clone(),
+                s.currency.clone(),
+                l.line_id.to_string(),
+                l.entry_id.to_string(),
+                l.entry_kind.clone(),
+                l.role.clone(),
+                l.cdr_country_code.clone().unwrap_or_default(),
+                l.cdr_party_id.clone().unwrap_or_default(),
+                l.cdr_id.clone().unwrap_or_default(),
+                l.credit_reference_id.clone().unwrap_or_default(),
+                rfc3339(l.effective_at),
+                from_e4(l.kwh_e4).to_string(),
+                from_e4(l.net_e4).to_string(),
+                from_e4(l.vat_e4).to_string(),
+                from_e4(l.gross_e4).to_string(),
+                from_e4(l.amount_e4).to_string(),
+            ];
+            out.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
     }
     out
+}
+
+/// The reports (statement and lines) of every statement the filter selects, in
+/// [`list`]'s order: what `settlement report` and the HTTP report print.
+pub async fn reports(store: &Store, f: &StatementFilter) -> Result<Vec<Report>> {
+    let statements = list(store, f).await?;
+    let mut out = Vec::with_capacity(statements.len());
+    for s in statements {
+        out.push(report(store, s.id).await?);
+    }
+    Ok(out)
 }
 
 /// `settlement run`: settles every pending CDR copy, then closes the period.
