@@ -13,12 +13,12 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 
 /// Runs the Python charger to its end and returns its JSON lines.
-async fn charger(python: &PathBuf, ws_url: &str, id: &str, password: &str, version: &str, status: &str, number: u32) -> Vec<Value> {
+async fn charger(python: &Path, ws_url: &str, id: &str, password: &str, version: &str, status: &str, number: u32) -> Vec<Value> {
     let number = number.to_string();
     let args = ["--url", ws_url, "--id", id, "--password", password, "--version", version, "--status", status, "--number", &number];
     run_python_charger(python, "microcpo_charger.py", &args, Duration::from_secs(60)).await

@@ -20,12 +20,12 @@ use common::*;
 use hub_core::ocpi::v211;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 /// Runs the scripted charger to its end and returns its JSON lines.
-async fn run_charger(python: &PathBuf, ws_url: &str, id: &str, password: &str, version: &str, script: Value) -> Vec<Value> {
+async fn run_charger(python: &Path, ws_url: &str, id: &str, password: &str, version: &str, script: Value) -> Vec<Value> {
     let script = script.to_string();
     let args = ["--url", ws_url, "--id", id, "--password", password, "--version", version, "--script", &script];
     run_python_charger(python, "transaction_charger.py", &args, Duration::from_secs(120)).await
@@ -173,7 +173,7 @@ async fn cdr_of(emsp: &Party, id: &str) -> Value {
     emsp.wait_for(|r| r.is("POST", "receiver/cdrs") && r.body["id"] == id, WAIT).await.body
 }
 
-async fn scenario(db: &TestDb, python: &PathBuf) {
+async fn scenario(db: &TestDb, python: &Path) {
     let s = setup(db).await;
     let t0 = chrono::Utc::now() - chrono::Duration::hours(3);
     let t0 = t0 - chrono::Duration::seconds(t0.timestamp() % 60);
@@ -255,7 +255,7 @@ async fn scenario(db: &TestDb, python: &PathBuf) {
 
 /// The eMSP's START_SESSION and STOP_SESSION and the SCSP's charging profile reach the charger;
 /// the results reach the requesters' response_url.
-async fn commands(s: &Setup, python: &PathBuf, version: &str, id: &str, password: &str, evse_uid: &str) {
+async fn commands(s: &Setup, python: &Path, version: &str, id: &str, password: &str, evse_uid: &str) {
     let (start, stop, set) = if version == "1.6" {
         ("RemoteStartTransaction", "RemoteStopTransaction", "SetChargingProfile")
     } else {
@@ -267,7 +267,7 @@ async fn commands(s: &Setup, python: &PathBuf, version: &str, id: &str, password
         {"wait": {"action": set, "timeout": 60}},
         {"wait": {"action": stop, "timeout": 60}},
     ]);
-    let (py, id_owned, pw, ver) = (python.clone(), id.to_string(), password.to_string(), version.to_string());
+    let (py, id_owned, pw, ver) = (python.to_path_buf(), id.to_string(), password.to_string(), version.to_string());
     let charger = tokio::spawn(async move { run_charger(&py, &ws, &id_owned, &pw, &ver, script).await });
     let token_uid = format!("CMD{}", id.trim_start_matches("CP"));
     let mut token = spec_token(("DE", "EMS"), &token_uid);
@@ -339,7 +339,7 @@ fn assert_valid_211<T: serde::de::DeserializeOwned + v211::Validate>(what: &str,
 
 /// A 2.1.1 eMSP sees the micro-CPO's location (pushed to it and through GET All, in 2.1.1) and
 /// starts and stops a session on its 1.6 charger; results, the session and the CDR reach it in 2.1.1.
-async fn v211_emsp(s: &Setup, python: &PathBuf) {
+async fn v211_emsp(s: &Setup, python: &Path) {
     let e = &s.emsp11;
     let pushed = e.wait_for("PUT", "locations/NL/MCP/LOC-TX", |_| true, WAIT).await;
     assert_valid_211::<v211::Location>("the micro-CPO location the 2.1.1 eMSP received", &pushed.body);
@@ -358,7 +358,7 @@ async fn v211_emsp(s: &Setup, python: &PathBuf) {
         {"wait": {"action": "RemoteStartTransaction", "timeout": 60}},
         {"wait": {"action": "RemoteStopTransaction", "timeout": 60}},
     ]);
-    let (py, ws) = (python.clone(), s.ws16.clone());
+    let (py, ws) = (python.to_path_buf(), s.ws16.clone());
     let charger = tokio::spawn(async move { run_charger(&py, &ws, "CP16", "secret-password-16", "1.6", script).await });
     e.respond("POST", "/em1-callbacks/", Reply::ack());
     let token = json!({
@@ -431,7 +431,7 @@ async fn v211_emsp(s: &Setup, python: &PathBuf) {
 }
 
 /// OCPP 1.6 bad-input and quirk cases.
-async fn robustness_16(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono::Utc>) {
+async fn robustness_16(s: &Setup, python: &Path, t0: chrono::DateTime<chrono::Utc>) {
     let min = |m: i64| ts(t0 + chrono::Duration::minutes(m));
     let zoneless = (t0 + chrono::Duration::minutes(100)).format("%Y-%m-%dT%H:%M:%S").to_string();
     let future = ts(chrono::Utc::now() + chrono::Duration::hours(5));
@@ -490,7 +490,7 @@ async fn robustness_16(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono:
 }
 
 /// OCPP 2.0.1 bad-input and quirk cases.
-async fn robustness_201(s: &Setup, python: &PathBuf, t0: chrono::DateTime<chrono::Utc>) {
+async fn robustness_201(s: &Setup, python: &Path, t0: chrono::DateTime<chrono::Utc>) {
     let min = |m: i64| ts(t0 + chrono::Duration::minutes(m));
     let ev = |kind: &str, seq: i64, at: String, tx: &str, wh: Option<i64>, offline: bool| {
         let mut e = json!({"eventType": kind, "timestamp": at, "triggerReason": "MeterValuePeriodic", "seqNo": seq,

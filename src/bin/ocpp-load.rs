@@ -383,7 +383,7 @@ async fn round_trips(ws: &mut Ws, i: usize, run: u32, action: Action, until: Ins
         let frame = match action {
             Action::Heartbeat => format!(r#"[2,"{id}","Heartbeat",{{}}]"#),
             Action::StatusNotification => {
-                let status = if seq % 2 == 0 { "Available" } else { "Charging" };
+                let status = if seq.is_multiple_of(2) { "Available" } else { "Charging" };
                 format!(r#"[2,"{id}","StatusNotification",{{"connectorId":1,"errorCode":"NoError","status":"{status}"}}]"#)
             }
         };

@@ -107,7 +107,7 @@ pub(super) fn usage_of(started_at: i64, end: i64, samples: &[MeterSample]) -> Us
         let (a, b) = (cuts[i], cuts[i + 1]);
         // A meter that went backwards (replaced, reset) contributes nothing rather than a credit.
         let wh = (energy[i + 1] - energy[i]).max(Decimal::ZERO);
-        let said = samples.iter().filter(|s| s.ts <= a && s.charging.is_some()).next_back().and_then(|s| s.charging);
+        let said = samples.iter().rfind(|s| s.ts <= a && s.charging.is_some()).and_then(|s| s.charging);
         // Energy flowing proves charging; otherwise the charger's word, else parking.
         let kind = if wh > Decimal::ZERO || said == Some(true) { PeriodKind::Charging } else { PeriodKind::Parking };
         let within: Vec<&MeterSample> = samples.iter().filter(|s| s.ts >= a && s.ts <= b).collect();

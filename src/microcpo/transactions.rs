@@ -364,10 +364,10 @@ impl MicroCpoHandler {
     /// active transaction of the connector, or with the id tag, or the charger's only one.
     async fn find_16(&self, charger: &Charger, given: i64, connector: Option<i64>, id_tag: Option<&str>) -> Result<Option<OcppTransaction>, CallErrorReply> {
         let store = &self.state.store;
-        if given > 0 {
-            if let Some(tx) = store.get_transaction(&charger.charger_id, &given.to_string()).await.map_err(internal)? {
-                return Ok(Some(tx));
-            }
+        if given > 0
+            && let Some(tx) = store.get_transaction(&charger.charger_id, &given.to_string()).await.map_err(internal)?
+        {
+            return Ok(Some(tx));
         }
         let active = store.active_transactions(&charger.charger_id, connector).await.map_err(internal)?;
         if given > 0 {
