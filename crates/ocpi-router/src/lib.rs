@@ -60,7 +60,7 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(web::Data::new(state::WorkerClient(state::http_client(&config))))
+            .app_data(web::Data::new(state::WorkerClient::new(&config)))
             .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
             .configure(configure)
     })

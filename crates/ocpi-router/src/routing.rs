@@ -15,7 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::auth::{self, Accept};
-use crate::client::{self, CallError};
+use crate::client::CallError;
 use crate::pagination::{self, Page};
 use crate::reply::{self, FROM_CC, FROM_PID, Ids, TO_CC, TO_PID};
 use crate::state::AppState;
@@ -37,8 +37,8 @@ mod v211;
 
 /// Everything known about a request once it is authenticated and addressed.
 struct Ctx {
-    /// This worker's outbound client.
-    http: reqwest::Client,
+    /// This worker's forwarding client.
+    http: web::Data<crate::state::WorkerClient>,
     ids: Ids,
     platform: Arc<Platform>,
     from: PartyKey,
@@ -94,7 +94,7 @@ pub async fn handle(
     let ids = Ids::of(&req);
     // `/ocpi/2.1.1/{module}[/{tail}]`: a 2.1.1 party's request, mapped onto the same pipeline.
     if let Some(rest) = req.path().strip_prefix("/ocpi/2.1.1/") {
-        return v211::handle(&req, body, &state, &http, rest).await;
+        return v211::handle(&req, body, &state, http, rest).await;
     }
     // `/ocpi/2.2.1/{sender|receiver}/{module}[/{tail}]`, split by hand: this is the hot path,
     // and actix's pattern matcher would run a regex for the open-ended tail.
@@ -133,7 +133,7 @@ pub async fn handle(
         Err(resp) => return resp,
     };
     let ctx = Ctx {
-        http: http.0.clone(),
+        http,
         ids,
         platform: caller.platform,
         from,
@@ -1109,7 +1109,6 @@ async fn send_raw(
         (TO_PID.to_string(), target.party_id.clone()),
         (reply::X_CORRELATION_ID.to_string(), ctx.ids.correlation_id.clone()),
     ];
-    let method = reqwest::Method::from_bytes(ctx.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let token = platform.client_token.as_deref().unwrap_or_default();
     let version = platform.ocpi_version.as_deref().unwrap_or("2.2.1");
     // A 2.1.1 receiver gets 2.1.1 bodies and no routing headers.
@@ -1122,7 +1121,7 @@ async fn send_raw(
     } else {
         (headers, body)
     };
-    let result = client::call(&ctx.http, method, url, token, version, &headers, body).await;
+    let result = ctx.http.0.call(&ctx.method, url, token, version, &headers, body).await;
     crate::delivery::note_outcome(state, platform, result.is_ok()).await;
     let answer = result?;
     let mut b = reply::builder(

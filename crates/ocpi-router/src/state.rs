@@ -99,9 +99,17 @@ impl PagePositions {
     }
 }
 
-/// The forwarding client of one actix worker.
+/// The forwarding client of one actix worker (its own connection pool: workers share nothing).
 #[derive(Clone)]
-pub struct WorkerClient(pub reqwest::Client);
+pub struct WorkerClient(pub crate::client::Forwarder);
+
+impl WorkerClient {
+    pub fn new(config: &HubConfig) -> WorkerClient {
+        let timeout = Duration::from_millis(config.forwarding.timeout_ms);
+        let connect = Duration::from_millis(config.forwarding.timeout_ms.min(5000));
+        WorkerClient(crate::client::Forwarder::new(timeout, connect).expect("the forwarding client (TLS set-up)"))
+    }
+}
 
 impl AppState {
     pub fn new(store: Store, config: HubConfig) -> Self {

@@ -16,7 +16,7 @@ pub(super) async fn handle(
     req: &HttpRequest,
     body: Bytes,
     state: &AppState,
-    http: &crate::state::WorkerClient,
+    http: web::Data<crate::state::WorkerClient>,
     rest: &str,
 ) -> HttpResponse {
     let ids = Ids::of(req);
@@ -37,7 +37,7 @@ pub(super) async fn handle(
     };
     let segs: Vec<String> = tail.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let ctx = Ctx {
-        http: http.0.clone(),
+        http,
         ids,
         platform: caller.platform,
         from,
