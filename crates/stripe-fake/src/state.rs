@@ -77,7 +77,7 @@ pub const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
 
 /// Stripe's amount rules the fake enforces (see `clearing::payments::minor` for the same rules
 /// on the hub's side): three-decimal amounts end in 0; ISK amounts are whole krónur (×100);
-/// HUF/TWD payouts are whole units (×100); UGX payouts are two-decimal whole units (×100).
+/// HUF/TWD payouts are whole units (×100).
 fn check_amount(amount: i64, currency: &str, payout: bool) -> Result<(), ApiResponse> {
     if amount <= 0 {
         return Err(invalid("This value must be greater than or equal to 1.", Some("amount")));
@@ -86,7 +86,7 @@ fn check_amount(amount: i64, currency: &str, payout: bool) -> Result<(), ApiResp
         return Err(error(400, "invalid_request_error", Some("invalid_charge_amount_no_decimal_compatible"),
             &format!("Invalid amount. Amounts in {} must have 0 as their last digit.", currency.to_uppercase()), Some("amount")));
     }
-    let whole_units = currency == "isk" || (payout && matches!(currency, "huf" | "twd" | "ugx"));
+    let whole_units = currency == "isk" || (payout && matches!(currency, "huf" | "twd"));
     if whole_units && amount % 100 != 0 {
         return Err(error(400, "invalid_request_error", Some("invalid_charge_amount_no_decimal_compatible"),
             &format!("Invalid amount. Currency {} amounts must be evenly divisible by 100.", currency.to_uppercase()), Some("amount")));
