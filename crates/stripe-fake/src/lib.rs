@@ -20,9 +20,9 @@
 //!   `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "{t}.{payload}")>` header;
 //!   [`FakeStripe::replay_events`] sends every past event again.
 //! - Failure injection ([`FakeStripe::inject`]): the next N matching requests fail with a 500
-//!   before anything is done ([`Failure::Before500`]), or are carried out and then the
-//!   connection is dropped before the response body ([`Failure::DropAfterWork`]: "the hub
-//!   crashed or lost the line after Stripe did it").
+//!   before anything is done ([`Failure::Before500`]), or are carried out and then answered
+//!   with a cut, unreadable body ([`Failure::DropAfterWork`]: "the hub crashed or lost the
+//!   line after Stripe did it").
 //!
 //! What it does not model: see `docs/stripe.md` (no platform balance, no real card network, no
 //! asynchronous payout failures, a subset of parameters checked).
@@ -80,8 +80,8 @@ impl Default for FakeConfig {
 pub enum Failure {
     /// Answer 500 `api_error` without doing anything (nothing stored for the idempotency key).
     Before500,
-    /// Do the work (and store the result for the idempotency key), send the status line and
-    /// headers, then drop the connection before the body: the client never learns the result.
+    /// Do the work (and store the result for the idempotency key), then answer with half of
+    /// the JSON body: the client never learns the result, as if the line dropped mid-answer.
     DropAfterWork,
 }
 
@@ -159,7 +159,7 @@ fn unix_now() -> i64 {
 pub struct FakeStripe {
     url: String,
     shared: Arc<Shared>,
-    system: actix_web::rt::System,
+    server: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -207,8 +207,9 @@ impl FakeStripe {
                     .listen(listener);
                 match server {
                     Ok(s) => {
-                        let _ = started_tx.send(Ok(actix_web::rt::System::current()));
-                        let _ = s.run().await;
+                        let s = s.run();
+                        let _ = started_tx.send(Ok(s.handle()));
+                        let _ = s.await;
                     }
                     Err(e) => {
                         let _ = started_tx.send(Err(e));
@@ -216,8 +217,8 @@ impl FakeStripe {
                 }
             });
         })?;
-        let system = started_rx.recv().map_err(|_| std::io::Error::other("stripe-fake thread ended before starting"))??;
-        Ok(FakeStripe { url, shared, system, thread: Some(thread) })
+        let server = started_rx.recv().map_err(|_| std::io::Error::other("stripe-fake thread ended before starting"))??;
+        Ok(FakeStripe { url, shared, server, thread: Some(thread) })
     }
 
     /// Base URL for `ClientBuilder::url` (ends with `/`).
@@ -300,7 +301,15 @@ impl FakeStripe {
 
 impl Drop for FakeStripe {
     fn drop(&mut self) {
-        self.system.stop();
+        // Stopping the server ends the thread's `block_on`. Awaited on a thread of its own: drop
+        // may run inside the caller's runtime, where blocking on a future is not allowed.
+        let handle = self.server.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(handle.stop(false));
+            }
+        })
+        .join();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -438,9 +447,11 @@ async fn api(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpRe
     shared.enqueue(events);
     let mut b = respond(&response, &request_id, key.as_deref(), replayed);
     if failure == Some(Failure::DropAfterWork) {
-        // Headers go out, then the body stream fails: actix closes the connection mid-response.
-        let stream = futures::stream::once(async { Err::<Bytes, _>(std::io::Error::other("connection dropped by stripe-fake")) });
-        return b.insert_header(("Content-Type", "application/json")).streaming(stream);
+        // The answer is lost: the first half of the JSON only. (A body stream that errors does
+        // not make actix drop the connection reliably; a cut body is as unreadable to the client.)
+        let text = response.body.to_string();
+        let cut = text[..text.len() / 2].to_string();
+        return b.insert_header(("Content-Type", "application/json")).body(cut);
     }
     b.json(response.body)
 }

@@ -244,15 +244,17 @@ async fn record_capture(store: &Store, p: &AdhocPayment, received_minor: i64) ->
     let r: crate::ledger::Result<()> = with_pool!(store, pool => {
         async {
             let mut tx = pool.begin_with(begin_write(store)).await?;
-            let status: String = sqlx::query("SELECT status FROM adhoc_payments WHERE id = $1").bind(facts.id).fetch_one(&mut *tx).await?.try_get("status")?;
-            if status == "captured" {
+            // Claim first: the UPDATE locks the row, so the webhook and the API answer cannot
+            // both post the entry (the second sees `captured` and stops).
+            let claimed = sqlx::query("UPDATE adhoc_payments SET status = 'captured', captured_minor = $1, last_error = NULL, updated_at = $2 WHERE id = $3 AND status <> 'captured'")
+                .bind(received_minor).bind(now).bind(facts.id).execute(&mut *tx).await?.rows_affected();
+            if claimed == 0 {
                 return Ok(());
             }
             let entry = facts.entry(received_minor, now)?;
             let entry_id = insert_entry!(tx, &entry, now);
             check_balanced!(tx, entry_id, entry_id);
-            sqlx::query("UPDATE adhoc_payments SET status = 'captured', captured_minor = $1, ledger_entry_id = $2, last_error = NULL, updated_at = $3 WHERE id = $4")
-                .bind(received_minor).bind(entry_id).bind(now).bind(facts.id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE adhoc_payments SET ledger_entry_id = $1 WHERE id = $2").bind(entry_id).bind(facts.id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
         }.await

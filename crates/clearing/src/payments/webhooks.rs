@@ -145,10 +145,15 @@ pub async fn handle(store: &Store, secret: &str, signature: Option<&str>, payloa
                     if n > 0 { format!("adhoc {id} -> canceled") } else { format!("adhoc {id} unchanged") }
                 }
                 Effect::AdhocCaptured { id, intent, received } => {
-                    let row = sqlx::query("SELECT country_code, party_id, session_id, currency, status FROM adhoc_payments WHERE id = $1")
-                        .bind(*id).fetch_optional(&mut *tx).await?;
+                    // Claim the row first (see `adhoc::record_capture`): one entry, whoever is first.
+                    let claimed = sqlx::query("UPDATE adhoc_payments SET status = 'captured', captured_minor = $1, updated_at = $2 WHERE id = $3 AND status <> 'captured'")
+                        .bind(*received).bind(now).bind(*id).execute(&mut *tx).await?.rows_affected();
+                    let row = if claimed == 0 { None } else {
+                        sqlx::query("SELECT country_code, party_id, session_id, currency FROM adhoc_payments WHERE id = $1")
+                            .bind(*id).fetch_optional(&mut *tx).await?
+                    };
                     match row {
-                        Some(r) if r.try_get::<String, _>("status")? != "captured" => {
+                        Some(r) => {
                             let p = super::adhoc::CaptureFacts {
                                 id: *id,
                                 country_code: r.try_get("country_code")?,
@@ -159,8 +164,8 @@ pub async fn handle(store: &Store, secret: &str, signature: Option<&str>, payloa
                             let entry = p.entry(*received, now)?;
                             let entry_id = insert_entry!(tx, &entry, now);
                             check_balanced!(tx, entry_id, entry_id);
-                            sqlx::query("UPDATE adhoc_payments SET status = 'captured', captured_minor = $1, payment_intent_id = COALESCE(payment_intent_id, $2), ledger_entry_id = $3, updated_at = $4 WHERE id = $5")
-                                .bind(*received).bind(intent).bind(entry_id).bind(now).bind(*id).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE adhoc_payments SET payment_intent_id = COALESCE(payment_intent_id, $1), ledger_entry_id = $2 WHERE id = $3")
+                                .bind(intent).bind(entry_id).bind(*id).execute(&mut *tx).await?;
                             format!("adhoc {id} -> captured (ledger entry {entry_id})")
                         }
                         _ => format!("adhoc {id} unchanged"),
