@@ -215,7 +215,10 @@ async fn a_crash_anywhere_around_a_payout_moves_each_amount_once() {
         env.fake.inject(Failure::DropAfterWork, Some("/v1/payouts"), 1);
         let after_first = payouts::resume(&store, &env.client()).await.unwrap();
         let open = after_first.iter().filter(|m| matches!(m.status.as_str(), "pending" | "transferred")).count();
-        assert!(open >= 3, "{after_first:#?}");
+        // A's transfer was made (answer lost), B's never reached Stripe, C's was made and
+        // recorded; C's payout was made (answer lost; its `payout.paid` may have closed C).
+        assert!(open >= 2, "{after_first:#?}");
+        assert_eq!(env.fake.transfers().len(), 2);
         assert!(after_first.iter().any(|m| m.attempts > 0 && m.last_error.is_some()));
         // Webhooks arrive (some for calls whose answers were lost), twice more replayed.
         env.fake.flush().await;
@@ -367,7 +370,8 @@ async fn a_drivers_payment_is_authorized_then_captured_once_for_the_cdr() {
         // The capture's answer is lost; the call again captures once, for the same amount.
         env.fake.inject(Failure::DropAfterWork, Some("/v1/payment_intents"), 1);
         assert!(adhoc::capture(&store, &stripe, &s, d("12.345")).await.is_err());
-        assert!(matches!(adhoc::capture(&store, &stripe, &s, d("12.00")).await, Err(PaymentsError::Invalid(_))), "another amount while one is under way");
+        // Another amount while one is under way (or done, if the webhook got there first): refused.
+        assert!(matches!(adhoc::capture(&store, &stripe, &s, d("12.00")).await, Err(PaymentsError::Invalid(_))));
         let captured = adhoc::capture(&store, &stripe, &s, d("12.345")).await.unwrap();
         assert_eq!((captured.status.as_str(), captured.captured_minor), ("captured", Some(1235)));
         env.fake.flush().await;

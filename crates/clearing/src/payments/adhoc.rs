@@ -192,10 +192,14 @@ pub async fn authorize(store: &Store, stripe: &Stripe, s: &SessionRef, amount: D
 /// ledger against the session. An amount of zero releases the authorization instead.
 pub async fn capture(store: &Store, stripe: &Stripe, s: &SessionRef, amount: Decimal) -> Result<AdhocPayment> {
     let p = must_get(store, s).await?;
-    if p.status == "captured" {
-        return Ok(p);
-    }
     let minor_units = minor::to_minor(amount, &p.currency, Use::Charge, RoundingStrategy::MidpointAwayFromZero)?;
+    if p.status == "captured" {
+        return if p.captured_minor == Some(minor_units) {
+            Ok(p)
+        } else {
+            Err(PaymentsError::Invalid(format!("session {} was captured for {:?} minor units already", s.session_id, p.captured_minor)))
+        };
+    }
     if minor_units < 0 || minor_units > p.authorized_minor {
         return Err(PaymentsError::Invalid(format!(
             "cannot capture {amount} {}: {} minor units were authorized", p.currency, p.authorized_minor)));
@@ -213,6 +217,11 @@ pub async fn capture(store: &Store, stripe: &Stripe, s: &SessionRef, amount: Dec
             .bind(minor_units).bind(now).bind(p.id).execute(pool).await?.rows_affected()
     });
     if claimed == 0 {
+        // The webhook may have recorded this very capture meanwhile.
+        let now = must_get(store, s).await?;
+        if now.status == "captured" && now.captured_minor == Some(minor_units) {
+            return Ok(now);
+        }
         return Err(PaymentsError::Invalid(format!(
             "session {}: payment is {} (capture of {:?} minor units under way); cannot capture {minor_units}", s.session_id, p.status, p.captured_minor)));
     }
