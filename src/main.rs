@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 mod auth_cache;
 mod microcpo;
+mod payments;
 
 #[derive(Parser)]
 #[command(name = "ocpi-hub", version, about = "OCPI roaming hub with a micro-CPO OCPP gateway")]
@@ -49,6 +50,12 @@ enum Command {
     /// OCPP chargers of hosted parties.
     #[command(subcommand)]
     Charger(ChargerCommand),
+    /// Parties' Stripe accounts (Stripe Connect).
+    #[command(subcommand)]
+    Payment(payments::PaymentCommand),
+    /// Payouts to and collections from parties for their closed statements (Stripe).
+    #[command(subcommand)]
+    Payout(payments::PayoutCommand),
 }
 
 #[derive(Subcommand)]
@@ -224,6 +231,8 @@ async fn main() -> Result<()> {
         Command::Location(ObjectCommand::Put(a)) => object_put(&state, "locations", a).await?,
         Command::Tariff(ObjectCommand::Put(a)) => object_put(&state, "tariffs", a).await?,
         Command::Charger(ChargerCommand::Add(a)) => charger_add(&state, a).await?,
+        Command::Payment(cmd) => print(payments::payment(&state, cmd).await?),
+        Command::Payout(cmd) => print(payments::payout(&state, cmd).await?),
     }
     Ok(())
 }
@@ -245,7 +254,7 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
     // Commands and charging profiles addressed to hosted parties go to the chargers.
     let _ = state.hosted.set(handler.clone());
     tokio::select! {
-        r = ocpi_router::serve(state.clone()) => r.context("OCPI API")?,
+        r = ocpi_router::serve_with(state.clone(), payments::routes(&state)) => r.context("OCPI API")?,
         r = gateway.serve(auth, handler) => r.context("OCPP gateway")?,
     }
     Ok(())
