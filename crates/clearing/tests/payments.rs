@@ -245,7 +245,7 @@ async fn a_crash_anywhere_around_a_payout_moves_each_amount_once() {
         assert_eq!(transfers.len(), payout_rows.len());
         let expected: BTreeMap<&str, (i64, &str)> = BTreeMap::from([("AAA", (12345, "eur")), ("BBB", (5000, "jpy")), ("CCC", (12340, "bhd"))]);
         for m in &payout_rows {
-            let mine: Vec<_> = transfers.iter().filter(|t| t["metadata"]["hub_movement_id"] == m.id.to_string()).collect();
+            let mine: Vec<_> = transfers.iter().filter(|t| t["metadata"]["hub_movement_id"].as_str() == Some(m.id.to_string().as_str())).collect();
             assert_eq!(mine.len(), 1, "movement {} has {} transfers", m.id, mine.len());
             let (amount, cur) = expected[m.party_id.as_str()];
             assert_eq!((mine[0]["amount"].as_i64().unwrap(), mine[0]["currency"].as_str().unwrap()), (amount, cur));

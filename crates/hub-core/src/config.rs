@@ -203,3 +203,16 @@ impl HubConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod stripe_config_tests {
+    use super::StripeConfig;
+
+    #[test]
+    fn debug_never_prints_the_stripe_keys() {
+        let c = StripeConfig { api_base: "http://x/".into(), secret_key: Some("sk_test_SECRET".into()), webhook_secret: Some("whsec_SECRET".into()) };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET") && shown.contains("<redacted>"), "{shown}");
+        assert!(format!("{:?}", StripeConfig::default()).contains("<unset>"));
+    }
+}

@@ -227,7 +227,7 @@ impl State {
         let p = &req.params;
         let kind = p.get("type").cloned().unwrap_or_else(|| "standard".into());
         if !matches!(kind.as_str(), "express" | "standard" | "custom") {
-            return Err(invalid(&format!("Invalid type: must be one of custom, express, or standard"), Some("type")));
+            return Err(invalid("Invalid type: must be one of custom, express, or standard", Some("type")));
         }
         let id = self.id("acct");
         let created = self.now();
