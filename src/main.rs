@@ -15,6 +15,7 @@ use std::sync::Arc;
 mod auth_cache;
 mod microcpo;
 mod settlement_cli;
+mod payments;
 
 #[derive(Parser)]
 #[command(name = "ocpi-hub", version, about = "OCPI roaming hub with a micro-CPO OCPP gateway")]
@@ -56,6 +57,12 @@ enum Command {
     /// Settlement of CDRs: runs closing a period, statements, reports, CDRs on hold.
     #[command(subcommand)]
     Settlement(settlement_cli::SettlementCommand),
+    /// Parties' Stripe accounts (Stripe Connect).
+    #[command(subcommand)]
+    Payment(payments::PaymentCommand),
+    /// Payouts to and collections from parties for their closed statements (Stripe).
+    #[command(subcommand)]
+    Payout(payments::PayoutCommand),
 }
 
 #[derive(Subcommand)]
@@ -236,6 +243,8 @@ async fn main() -> Result<()> {
         Command::Charger(ChargerCommand::Add(a)) => charger_add(&state, a).await?,
         Command::Fees(cmd) => settlement_cli::fees(&state.store, cmd).await?,
         Command::Settlement(cmd) => settlement_cli::settlement(&state.store, &state.config, cmd).await?,
+        Command::Payment(cmd) => print(payments::payment(&state, cmd).await?),
+        Command::Payout(cmd) => print(payments::payout(&state, cmd).await?),
     }
     Ok(())
 }
@@ -257,7 +266,7 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
     // Commands and charging profiles addressed to hosted parties go to the chargers.
     let _ = state.hosted.set(handler.clone());
     tokio::select! {
-        r = ocpi_router::serve(state.clone()) => r.context("OCPI API")?,
+        r = ocpi_router::serve_with(state.clone(), payments::routes(&state)) => r.context("OCPI API")?,
         r = gateway.serve(auth, handler) => r.context("OCPP gateway")?,
     }
     Ok(())

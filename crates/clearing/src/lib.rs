@@ -7,7 +7,9 @@
 //!   settlement of each CDR copy exactly once ([`ledger::settle`]) and the settlement periods
 //!   with their statements and reports ([`ledger::statements`]).
 //!
-//! Stripe Connect payouts come later: they will be ledger entries too (see [`ledger`]).
+//! - [`payments`]: Stripe Connect: connected accounts, payouts and collections of statements,
+//!   webhooks, drivers' ad-hoc payments; each movement of money is a ledger entry too.
 
 pub mod ledger;
+pub mod payments;
 pub mod rating;

@@ -26,6 +26,40 @@ pub struct HubConfig {
     /// Settlement of CDRs (the `clearing` crate).
     #[serde(default)]
     pub clearing: ClearingConfig,
+    /// Stripe Connect payouts, collections and ad-hoc payments (`clearing::payments`).
+    #[serde(default)]
+    pub stripe: StripeConfig,
+}
+
+/// `stripe.*`: where the Stripe API is and the hub's keys. The keys are secrets: `Debug` prints
+/// whether they are set, never their value.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct StripeConfig {
+    /// Base URL of the API (ends with `/`); a local fake in tests and manual runs.
+    pub api_base: String,
+    /// The platform's secret key (`sk_live_...` / `sk_test_...`); payments are off without it.
+    pub secret_key: Option<String>,
+    /// The signing secret of the webhook endpoint (`whsec_...`); `/stripe/webhooks` is only
+    /// served with it.
+    pub webhook_secret: Option<String>,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        Self { api_base: "https://api.stripe.com/".into(), secret_key: None, webhook_secret: None }
+    }
+}
+
+impl std::fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.as_deref().is_some_and(|s| !s.is_empty()) { "<redacted>" } else { "<unset>" };
+        f.debug_struct("StripeConfig")
+            .field("api_base", &self.api_base)
+            .field("secret_key", &set(&self.secret_key))
+            .field("webhook_secret", &set(&self.webhook_secret))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,5 +204,18 @@ impl HubConfig {
             Some(u) if !u.is_empty() => u.trim_end_matches('/').to_string(),
             _ => format!("http://{}", self.http.listen),
         }
+    }
+}
+
+#[cfg(test)]
+mod stripe_config_tests {
+    use super::StripeConfig;
+
+    #[test]
+    fn debug_never_prints_the_stripe_keys() {
+        let c = StripeConfig { api_base: "http://x/".into(), secret_key: Some("sk_test_SECRET".into()), webhook_secret: Some("whsec_SECRET".into()) };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("SECRET") && shown.contains("<redacted>"), "{shown}");
+        assert!(format!("{:?}", StripeConfig::default()).contains("<unset>"));
     }
 }

@@ -52,6 +52,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Serves the OCPI API and runs the delivery worker until the server stops.
 pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
+    serve_with(state, Arc::new(|_: &mut web::ServiceConfig| {})).await
+}
+
+/// Extra routes the binary adds to the OCPI listener (e.g. `/stripe/webhooks`), registered
+/// before the routed modules' default service.
+pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// [`serve`] with `extra` routes on the same listener.
+pub async fn serve_with(state: Arc<AppState>, extra: ExtraRoutes) -> std::io::Result<()> {
     let listen = state.config.http.listen.clone();
     let workers = state.config.http.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let worker = tokio::spawn(delivery::run(state.clone()));
@@ -62,6 +71,7 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
             .app_data(data.clone())
             .app_data(web::Data::new(state::WorkerClient::new(&config)))
             .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
+            .configure(|cfg| extra(cfg))
             .configure(configure)
     })
     .workers(workers)

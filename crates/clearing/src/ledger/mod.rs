@@ -17,11 +17,11 @@
 //! the party owes the hub; negative: the hub owes the party), `hub:fees` is the hub's fee
 //! revenue.
 //!
-//! Payouts and collections (Stripe Connect, not built yet) plug in here: a transfer to a CPO will
-//! be an entry `payout/<statement id>` debiting `party:CC:PID` and crediting a
-//! `processor:stripe` account, written in the same transaction as the pending payout row whose
-//! Stripe idempotency key is derived from that entry's id (`ledger-entry-<id>`), so a crash or a
-//! retried call moves the amount once. Such entries enter the next statement like any other.
+//! Payouts and collections (`crate::payments::payouts`) are entries too: a payout to a CPO is
+//! `payout/statement/<id>` debiting `party:CC:PID` and crediting `processor:stripe`, written in
+//! the same transaction as the pending row whose Stripe idempotency key is derived from the
+//! entry's id (`ocpi-hub-payout-<entry id>`), so a crash or a retried call moves the amount once.
+//! Such entries enter the next statement like any other.
 
 pub mod fees;
 pub mod money;
