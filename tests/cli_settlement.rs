@@ -36,23 +36,7 @@ fn rated(kwh: Decimal) -> (Decimal, Decimal) {
 
 /// A CDR of `cpo` for a token of DE-EMS: `kwh` in one hour ending at `end`, with `total`.
 fn cdr(cpo: (&str, &str), id: &str, kwh: Decimal, total: (Decimal, Decimal), end: &str, credit_of: Option<&str>) -> Value {
-    let end_t = chrono::DateTime::parse_from_rfc3339(end).unwrap();
-    let start = (end_t - chrono::TimeDelta::hours(1)).to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let mut v = json!({
-        "country_code": cpo.0, "party_id": cpo.1, "id": id,
-        "start_date_time": start, "end_date_time": end,
-        "cdr_token": {"country_code": "DE", "party_id": "EMS", "uid": "TOKEN1", "type": "RFID", "contract_id": "DE-EMS-C12345678-X"},
-        "auth_method": "WHITELIST",
-        "cdr_location": {"id": "LOC1", "address": "Street 1", "city": "Amsterdam", "postal_code": "1000AA", "country": "NLD",
-            "coordinates": {"latitude": "52.37403", "longitude": "4.88969"}, "evse_uid": "EVSE1", "evse_id": "NL*CPO*E1",
-            "connector_id": "1", "connector_standard": "IEC_62196_T2", "connector_format": "SOCKET", "connector_power_type": "AC_3_PHASE"},
-        "currency": "EUR",
-        "charging_periods": [{"start_date_time": start, "dimensions": [{"type": "ENERGY", "volume": kwh.to_string()}], "tariff_id": "T1"}],
-        "total_cost": {"excl_vat": total.0.to_string(), "incl_vat": total.1.to_string()},
-        "total_energy": kwh.to_string(),
-        "total_time": "1",
-        "last_updated": end
-    });
+    let mut v = ems_cdr(cpo, id, &kwh.to_string(), (&total.0.to_string(), &total.1.to_string()), end);
     if let Some(orig) = credit_of {
         v["credit"] = json!(true);
         v["credit_reference_id"] = json!(orig);

@@ -57,24 +57,9 @@ fn fee(party: &str, net: Decimal) -> Decimal {
 /// The test CPO's CDR for a token of DE-EMS: `kwh` in the hour ending at `end`, priced with its
 /// tariff (ENERGY 0.25/kWh excl. VAT, 10 % VAT).
 fn cpo_cdr(id: &str, kwh: Decimal, end: chrono::DateTime<chrono::Utc>) -> Value {
-    let start = ts(end - chrono::Duration::hours(1));
     let excl = r4(kwh * d("0.25"));
     let incl = r4(excl * d("1.10"));
-    json!({
-        "country_code": "NL", "party_id": "CPO", "id": id,
-        "start_date_time": start, "end_date_time": ts(end),
-        "cdr_token": {"country_code": "DE", "party_id": "EMS", "uid": "TOKEN1", "type": "RFID", "contract_id": "DE-EMS-C12345678-X"},
-        "auth_method": "WHITELIST",
-        "cdr_location": {"id": "LOC1", "address": "Street 1", "city": "Amsterdam", "postal_code": "1000AA", "country": "NLD",
-            "coordinates": {"latitude": "52.37403", "longitude": "4.88969"}, "evse_uid": "EVSE1", "evse_id": "NL*CPO*E1",
-            "connector_id": "1", "connector_standard": "IEC_62196_T2", "connector_format": "SOCKET", "connector_power_type": "AC_3_PHASE"},
-        "currency": "EUR",
-        "charging_periods": [{"start_date_time": start, "dimensions": [{"type": "ENERGY", "volume": kwh.to_string()}], "tariff_id": "T1"}],
-        "total_cost": {"excl_vat": excl.to_string(), "incl_vat": incl.to_string()},
-        "total_energy": kwh.to_string(),
-        "total_time": "1",
-        "last_updated": ts(end)
-    })
+    ems_cdr(("NL", "CPO"), id, &kwh.to_string(), (&excl.to_string(), &incl.to_string()), &ts(end))
 }
 
 /// One row of the settlement CSV (docs/settlement-report.md), by column name.

@@ -1895,3 +1895,26 @@ pub async fn run_python_charger(python: &Path, script: &str, args: &[&str], limi
 
 // OCPI 2.1.1 test parties.
 pub mod party211;
+
+/// A CDR of the CPO `cpo` for a token of DE-EMS (contract DE-EMS-C12345678-X): `kwh` of energy
+/// in the hour ending at `end` (RFC 3339) under tariff `T1`, with `total` = (excl_vat, incl_vat).
+/// Used by the clearing tests; amounts are decimal strings.
+pub fn ems_cdr(cpo: (&str, &str), id: &str, kwh: &str, total: (&str, &str), end: &str) -> Value {
+    let end_t = chrono::DateTime::parse_from_rfc3339(end).expect("end: RFC 3339");
+    let start = (end_t - chrono::TimeDelta::hours(1)).to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    json!({
+        "country_code": cpo.0, "party_id": cpo.1, "id": id,
+        "start_date_time": start, "end_date_time": end,
+        "cdr_token": {"country_code": "DE", "party_id": "EMS", "uid": "TOKEN1", "type": "RFID", "contract_id": "DE-EMS-C12345678-X"},
+        "auth_method": "WHITELIST",
+        "cdr_location": {"id": "LOC1", "address": "Street 1", "city": "Amsterdam", "postal_code": "1000AA", "country": "NLD",
+            "coordinates": {"latitude": "52.37403", "longitude": "4.88969"}, "evse_uid": "EVSE1", "evse_id": "NL*CPO*E1",
+            "connector_id": "1", "connector_standard": "IEC_62196_T2", "connector_format": "SOCKET", "connector_power_type": "AC_3_PHASE"},
+        "currency": "EUR",
+        "charging_periods": [{"start_date_time": start, "dimensions": [{"type": "ENERGY", "volume": kwh}], "tariff_id": "T1"}],
+        "total_cost": {"excl_vat": total.0, "incl_vat": total.1},
+        "total_energy": kwh,
+        "total_time": "1",
+        "last_updated": end
+    })
+}
