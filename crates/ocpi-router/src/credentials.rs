@@ -269,15 +269,16 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 pub async fn register_with(state: &AppState, versions_url: &str, party_token: &str, role_211: Option<Role>) -> Result<i64, ExchangeError> {
     let discovered = discover(state, versions_url, party_token).await?;
     let v211 = discovered.version.starts_with("2.1");
+    // Only a 2.1.1 party's answer is read with the given role; a 2.2.1 party's names its own.
     let role_211 = match role_211 {
+        _ if !v211 => None,
         Some(r @ (Role::Cpo | Role::Emsp)) => Some(r),
-        _ if v211 => {
+        _ => {
             return Err(ExchangeError::new(
                 status::INVALID_PARAMETERS,
                 "role: the party speaks OCPI 2.1.1, whose credentials name no role: give it (party register --role CPO|EMSP)",
             ));
         }
-        _ => None,
     };
     let creds_url = discovered
         .endpoints
