@@ -252,6 +252,9 @@ async fn main() -> Result<()> {
 /// The OCPI API (with its delivery worker) and the OCPP gateway, side by side: the first to stop
 /// ends the process.
 async fn serve(state: Arc<AppState>) -> Result<()> {
+    if state.config.database.group_commit && state.store.enable_group_commit() {
+        tracing::info!("SQLite group commit on");
+    }
     let listen: std::net::SocketAddr = state
         .config
         .ocpp

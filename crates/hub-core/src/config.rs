@@ -85,6 +85,14 @@ impl Default for ClearingConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+    /// SQLite: commit the serving hub's hot writes (pushes, EVSE statuses, charger boots) in
+    /// groups, one fsync per group (`Store::enable_group_commit`). Ignored on PostgreSQL.
+    #[serde(default = "yes")]
+    pub group_commit: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -164,6 +164,25 @@ where
     .await
 }
 
+/// Runs a scenario on SQLite with group commit on (`Store::enable_group_commit`): the writes go
+/// through the writer task and must behave exactly as without it.
+async fn with_group_commit<F, Fut>(f: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (scratch, url) = Scratch::sqlite();
+    let store = Store::open(&url, &StoreOptions::default()).await.expect("open store");
+    assert!(store.enable_group_commit());
+    let outcome = tokio::spawn(f(store.clone())).await;
+    store.close().await;
+    drop(scratch);
+    if let Err(e) = outcome {
+        eprintln!("scenario failed on SQLite with group commit");
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
@@ -1322,6 +1341,7 @@ async fn scenario_objects_apply(store: &Store) {
 #[tokio::test]
 async fn objects_apply_is_atomic() {
     for_each_backend(|store| async move { scenario_objects_apply(&store).await }).await;
+    with_group_commit(|store| async move { scenario_objects_apply(&store).await }).await;
 }
 
 async fn scenario_list_objects(store: &Store) {
@@ -1859,6 +1879,7 @@ async fn scenario_outbox(store: &Store) {
 #[tokio::test]
 async fn outbox_claim_order_and_outcomes() {
     for_each_backend(|store| async move { scenario_outbox(&store).await }).await;
+    with_group_commit(|store| async move { scenario_outbox(&store).await }).await;
 }
 
 async fn scenario_postpone_wake(store: &Store) {
@@ -2118,6 +2139,7 @@ async fn scenario_concurrent_patches(store: &Store) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_concurrent_patches() {
     for_each_backend(|store| async move { scenario_concurrent_patches(&store).await }).await;
+    with_group_commit(|store| async move { scenario_concurrent_patches(&store).await }).await;
 }
 
 /// Registrations running at the same time: all succeed, and of two platforms racing for one

@@ -147,6 +147,9 @@ impl Store {
 
     /// Records a BootNotification payload.
     pub async fn set_charger_boot(&self, charger_id: &str, boot_info: &serde_json::Value) -> Result<()> {
+        if let Some(writer) = self.writer.get() {
+            return writer.charger_boot(charger_id, boot_info.to_string()).await;
+        }
         let now = now_micros();
         dispatch!(self, pool => {
             sqlx::query("UPDATE chargers SET boot_info = $1, booted_at = $2, updated_at = $2 WHERE charger_id = $3")
@@ -157,6 +160,9 @@ impl Store {
 
     /// Records whether the charger's websocket is up.
     pub async fn set_charger_connected(&self, charger_id: &str, connected: bool) -> Result<()> {
+        if let Some(writer) = self.writer.get() {
+            return writer.charger_connected(charger_id, connected).await;
+        }
         let now = now_micros();
         dispatch!(self, pool => {
             sqlx::query("UPDATE chargers SET connected = $1, updated_at = $2 WHERE charger_id = $3")

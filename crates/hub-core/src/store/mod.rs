@@ -13,6 +13,7 @@ mod objects;
 mod outbox;
 mod platforms;
 mod transactions;
+mod writer;
 
 pub use callbacks::Callback;
 pub use microcpo::{Charger, NewCharger};
@@ -25,6 +26,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,8 @@ pub(crate) use dispatch;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// The group-commit writer, once [`Store::enable_group_commit`] started it (shared by clones).
+    pub(crate) writer: Arc<OnceLock<writer::Writer>>,
 }
 
 /// Connection options beyond the URL.
@@ -126,7 +130,25 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
-        Ok(Self { db })
+        Ok(Self { db, writer: Arc::default() })
+    }
+
+    /// Turns on group commit (SQLite only; see `writer.rs`): from now on [`Store::apply`] and the
+    /// charger boot and connection writes of this store and its clones are batched by a writer
+    /// task spawned on the current tokio runtime. Returns whether it is on. A process that serves
+    /// chargers and partners calls this once at start; one-shot commands (the CLI) need not.
+    pub fn enable_group_commit(&self) -> bool {
+        if !matches!(self.db, Db::Sqlite(_)) {
+            return false;
+        }
+        self.writer.get_or_init(|| writer::Writer::spawn(self.db.clone()));
+        true
+    }
+
+    /// With group commit on: (transactions committed, operations in them) since it started.
+    pub fn group_commit_stats(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.writer.get().map(|w| (w.stats.batches.load(Relaxed), w.stats.operations.load(Relaxed)))
     }
 
     /// Applies the migrations of this back end.
