@@ -124,9 +124,12 @@ struct ChargerAddArgs {
     /// The charger's OCPP identity (last segment of its websocket URL; the Basic-auth username).
     #[arg(long)]
     charger_id: String,
-    /// The charger's Basic-auth password (stored hashed).
+    /// The charger's Basic-auth password (stored as an argon2 hash). Without it the hub
+    /// generates one (32 random characters, printed once as `password`): a generated password
+    /// is hashed with cheap parameters, since there is nothing to guess, so that thousands of
+    /// chargers reconnecting after a restart are verified in seconds rather than minutes.
     #[arg(long)]
-    password: String,
+    password: Option<String>,
     /// EVSE uids of the location, comma separated, in OCPP order: connector (1.6) / EVSE
     /// (2.0.1) 1, 2, ...
     #[arg(long, value_delimiter = ',', required = true)]
@@ -355,7 +358,13 @@ async fn charger_add(state: &AppState, a: ChargerAddArgs) -> Result<()> {
             bail!("location {} has no EVSE {uid} (it has: {})", a.location, known.join(", "));
         }
     }
-    let hash = token::hash(&a.password)?;
+    let (hash, generated) = match &a.password {
+        Some(p) => (token::hash(p)?, None),
+        None => {
+            let p = token::generate_password();
+            (token::hash_generated(&p)?, Some(p))
+        }
+    };
     state
         .store
         .add_charger(&NewCharger {
@@ -366,12 +375,17 @@ async fn charger_add(state: &AppState, a: ChargerAddArgs) -> Result<()> {
             evse_uids: a.evse_uids.clone(),
         })
         .await?;
-    print(json!({
+    let mut out = json!({
         "charger_id": a.charger_id,
         "location_id": a.location,
         "evse_uids": a.evse_uids,
         "ws_url": format!("ws://{}/ocpp/{}", state.config.ocpp.listen, a.charger_id),
-    }));
+    });
+    if let Some(p) = generated {
+        // Shown once: only its hash is kept.
+        out["password"] = json!(p);
+    }
+    print(out);
     Ok(())
 }
 

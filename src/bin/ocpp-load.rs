@@ -80,7 +80,7 @@ struct Cli {
     json: bool,
 }
 
-const PASSWORD: &str = "load-bench-password-0001";
+const PASSWORD: &str = "Lb7qT2mX9vR4kP8wN3zY6cH1jF5sD0aE";
 const PARTY: (&str, &str) = ("NL", "LDB");
 
 fn charger_id(i: usize) -> String {
@@ -140,9 +140,10 @@ async fn provision(url: &str, chargers: usize) -> Result<()> {
     if store.find_hosted_party(&party).await?.is_none() {
         store.create_hosted_party(&party, "Load bench").await?;
     }
-    // One argon2 hash shared by every bench charger: same verification cost per connection as
-    // distinct hashes, without minutes of hashing here.
-    let hash = hub_core::token::hash(PASSWORD)?;
+    // One argon2 hash shared by every bench charger (same verification cost per connection as
+    // distinct hashes), with the parameters of a password the hub generated (`charger add`
+    // without `--password`): PASSWORD stands for 32 random characters.
+    let hash = hub_core::token::hash_generated(PASSWORD)?;
     let now = chrono::Utc::now();
     let last_updated = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let micros = now.timestamp_micros();

@@ -7,7 +7,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use base64::Engine;
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +42,28 @@ pub fn hash(token: &str) -> Result<String, TokenError> {
         .map_err(|e| TokenError::Hash(e.to_string()))
 }
 
-/// Whether `token` matches the stored PHC hash.
+/// Argon2id PHC string of a secret the hub generated itself (at least 128 random bits): with
+/// such a secret there is nothing to guess, so the work factor that protects human passwords
+/// only costs CPU at every verification (tens of ms each, minutes of CPU when 10 000 chargers
+/// reconnect after a restart). Cheap parameters (256 KiB, one pass) keep the hash one-way at
+/// about a hundredth of the cost; [`verify`] reads the parameters from the hash itself.
+pub fn hash_generated(secret: &str) -> Result<String, TokenError> {
+    let params = argon2::Params::new(256, 1, 1, None).map_err(|e| TokenError::Hash(e.to_string()))?;
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(secret.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| TokenError::Hash(e.to_string()))
+}
+
+/// A charger password the hub generates: 32 characters of `[A-Za-z0-9]` (190 bits; OCPP 2.0.1
+/// allows 16 to 40 characters, and 1.6 chargers take it as their `AuthorizationKey`).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Whether `token` matches the stored PHC hash (with the parameters the hash names).
 pub fn verify(token: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(parsed) => Argon2::default().verify_password(token.as_bytes(), &parsed).is_ok(),
@@ -84,6 +105,22 @@ pub fn authorization_header(token: &str, ocpi_version: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_secrets_hash_cheaply_and_verify() {
+        let pw = generate_password();
+        assert_eq!(pw.len(), 32);
+        assert!(pw.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(pw, generate_password());
+        let h = hash_generated(&pw).unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{h}");
+        assert!(verify(&pw, &h));
+        assert!(!verify("wrong", &h));
+        // Human passwords keep the default (expensive) parameters.
+        let strong = hash("a human password").unwrap();
+        assert!(!strong.contains("m=256,"), "{strong}");
+        assert!(verify("a human password", &strong));
+    }
 
     #[test]
     fn hash_verifies_only_the_same_token() {

@@ -102,7 +102,7 @@ async fn batched_writes_fail_alone() {
         match kind(i) {
             Kind::Good => assert_eq!(r.unwrap(), Some(format!("{{\"v\":{i}}}")), "operation {i}"),
             Kind::Rejected => assert!(matches!(r, Err(StoreError::Rejected(ref m)) if m.contains("status")), "operation {i}: {r:?}"),
-            Kind::BadTarget => assert!(matches!(r, Err(StoreError::Db(_))), "operation {i}: {r:?}"),
+            Kind::BadTarget => assert!(matches!(r, Err(StoreError::Database(ref m)) if m.contains("FOREIGN KEY")), "operation {i}: {r:?}"),
         }
     }
     let (batches, ops) = store.group_commit_stats().unwrap();

@@ -1213,7 +1213,7 @@ async fn scenario_objects_apply(store: &Store) {
         )
         .await;
     assert!(
-        matches!(r, Err(StoreError::Db(_))),
+        matches!(r, Err(StoreError::Db(_) | StoreError::Database(_))),
         "expected a database error, got {r:?}"
     );
     assert!(

@@ -48,13 +48,18 @@ pub struct GatewayConfig {
     pub write_timeout_ms: u64,
     /// Largest websocket message (and frame) accepted, in bytes.
     pub max_message_size: usize,
+    /// Bytes read from the socket at a time: the websocket read buffer every connection keeps.
+    /// OCPP messages are mostly a few hundred bytes; a larger message grows the buffer as
+    /// needed. Idle memory per connection is dominated by this (see `transport::ws_config`).
+    pub read_buffer_size: usize,
     /// Outbound CALLs queued per charger behind the one in flight; beyond it
     /// [`CallError::QueueFull`](crate::CallError::QueueFull).
     pub max_queued_calls: usize,
     /// Incoming CALLs queued per charger behind the one being handled (chargers should send one at
     /// a time); beyond it the CALL gets a `GenericError`.
     pub max_pending_incoming: usize,
-    /// Answers to recent incoming CALLs kept per connection to answer a repeated message id.
+    /// Answers to recent incoming CALLs kept per connection to answer a repeated message id (a
+    /// charger repeats the CALL it got no answer to: its last one or two).
     pub recent_answers: usize,
     /// How long a replacing connection waits for the replaced one to finish its disconnect.
     pub replace_wait_ms: u64,
@@ -74,9 +79,10 @@ impl Default for GatewayConfig {
             call_timeout_ms: 30_000,
             write_timeout_ms: 10_000,
             max_message_size: 64 * 1024,
+            read_buffer_size: 1024,
             max_queued_calls: 16,
             max_pending_incoming: 4,
-            recent_answers: 8,
+            recent_answers: 4,
             replace_wait_ms: 5_000,
         }
     }

@@ -3,7 +3,7 @@
 //! queued outbound CALLs one at a time, answers repeated message ids from a small cache, pings
 //! the charger and closes the connection when it goes quiet, is replaced, or the gateway stops.
 //!
-//! Per-connection state is small: the websocket (4 KiB read buffer, no write buffer), a handful of
+//! Per-connection state is small: the websocket (1 KiB read buffer, no write buffer), a handful of
 //! recent answers, and at most `max_pending_incoming` queued CALLs.
 
 use std::collections::VecDeque;
@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -21,13 +21,13 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
-use crate::gateway::{CallError, ChargerHandle, Control, GatewayInner, OutboundCall};
+use crate::gateway::{CallError, ChargerHandle, Control, GatewayInner};
 use crate::handler::{BoxFuture, DisconnectReason, Handler, Session};
 use crate::rpc::{self, CallErrorReply, ErrorCode, Frame};
 use crate::schema::{self, MessageKind};
 use crate::transport::GatewayStream;
 
-type Ws = WebSocketStream<GatewayStream>;
+pub(crate) type Ws = WebSocketStream<GatewayStream>;
 
 /// Runs a connection to its end: registers it (replacing an older one), calls the handler's
 /// `on_connect`, serves it, calls `on_disconnect`, unregisters it.
@@ -38,18 +38,11 @@ pub(crate) async fn run(
     handler: Arc<dyn Handler>,
 ) {
     let cfg = &gw.config;
-    let (calls_tx, mut calls_rx) = mpsc::channel(cfg.max_queued_calls.max(1));
-    let (close_tx, mut close_rx) = watch::channel(None);
-    let control = Arc::new(Control {
-        close: close_tx,
-        done: watch::channel(false).0,
-        ended: Default::default(),
-    });
+    let control = Arc::new(Control::new(cfg.max_queued_calls));
     let session = Arc::new(session);
     let handle = ChargerHandle {
         session: session.clone(),
         connected_at: SystemTime::now(),
-        calls: calls_tx,
         control: control.clone(),
     };
     let previous = gw.register(handle);
@@ -65,7 +58,7 @@ pub(crate) async fn run(
         old.wait_done(cfg.replace_wait()).await;
     }
     let mut shutdown_rx = gw.shutdown.subscribe();
-    let replaced_meanwhile = close_rx.borrow_and_update().clone().or_else(|| {
+    let replaced_meanwhile = control.close_reason().or_else(|| {
         shutdown_rx
             .borrow_and_update()
             .then_some(DisconnectReason::Shutdown)
@@ -73,7 +66,7 @@ pub(crate) async fn run(
     if let Some(reason) = replaced_meanwhile {
         // Replaced (or shut down) before it started: the business layer never hears of it.
         control.ended.store(true, Ordering::Release);
-        close_ws(&mut ws, &reason, cfg.write_timeout()).await;
+        Box::pin(close_ws(&mut ws, &reason, cfg.write_timeout())).await;
     } else {
         info!(charger = %session.charger_id, version = %session.version, connection = session.connection_id, tls = session.tls, "charger connected");
         handler.on_connect(&session).await;
@@ -82,17 +75,15 @@ pub(crate) async fn run(
             &mut ws,
             &session,
             handler.as_ref(),
-            &mut calls_rx,
-            &mut close_rx,
+            &control,
             &mut shutdown_rx,
         )
         .await;
         control.ended.store(true, Ordering::Release);
-        close_ws(&mut ws, &reason, cfg.write_timeout()).await;
+        Box::pin(close_ws(&mut ws, &reason, cfg.write_timeout())).await;
         drop(ws);
         // Queued outbound calls fail now (their reply senders drop), before on_disconnect.
-        calls_rx.close();
-        while calls_rx.try_recv().is_ok() {}
+        control.close_calls();
         info!(charger = %session.charger_id, connection = session.connection_id, ?reason, "charger disconnected");
         handler.on_disconnect(&session, reason).await;
     }
@@ -108,9 +99,10 @@ struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.control.ended.store(true, Ordering::Release);
+        self.control.close_calls();
         self.gw
             .unregister(&self.session.charger_id, self.session.connection_id);
-        self.control.done.send_replace(true);
+        self.control.mark_done();
     }
 }
 
@@ -140,10 +132,11 @@ async fn close_ws(ws: &mut Ws, reason: &DisconnectReason, limit: std::time::Dura
     let _ = tokio::time::timeout(limit, ws.close(msg)).await;
 }
 
+/// An answer kept for a repeated message id (boxed strings: no spare capacity per connection).
 struct Recent {
-    id: String,
-    action: String,
-    answer: String,
+    id: Box<str>,
+    action: Box<str>,
+    answer: Box<str>,
 }
 
 struct Pending {
@@ -156,7 +149,9 @@ struct InFlight {
     id: String,
     action: &'static str,
     reply: oneshot::Sender<Result<Value, CallError>>,
-    deadline: Instant,
+    /// Boxed: it exists only while a CALL is in flight, and inline it would enlarge every
+    /// connection's task.
+    timeout: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 struct Current<'a> {
@@ -191,9 +186,9 @@ impl<'a> State<'a> {
             self.recent.pop_front();
         }
         self.recent.push_back(Recent {
-            id: id.to_owned(),
-            action: action.to_owned(),
-            answer: answer.to_owned(),
+            id: id.into(),
+            action: action.into(),
+            answer: answer.into(),
         });
     }
 
@@ -293,10 +288,10 @@ impl<'a> State<'a> {
         if let Some(r) = self
             .recent
             .iter()
-            .find(|r| r.id == id && r.action == action)
+            .find(|r| *r.id == *id && *r.action == *action)
         {
             debug!(charger = %self.session.charger_id, %id, %action, "repeated message id, cached answer re-sent");
-            return Step::Send(r.answer.clone());
+            return Step::Send(r.answer.to_string());
         }
         if self
             .current
@@ -385,6 +380,14 @@ async fn poll_current(current: &mut Option<Current<'_>>) -> Result<Value, CallEr
     }
 }
 
+/// Completes when the outbound CALL in flight times out; never if there is none.
+async fn call_timeout(outbound: &mut Option<InFlight>) {
+    match outbound {
+        Some(o) => o.timeout.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn tick(ping: &mut Option<Interval>) {
     match ping {
         Some(p) => {
@@ -432,8 +435,7 @@ async fn serve(
     ws: &mut Ws,
     session: &Session,
     handler: &dyn Handler,
-    calls_rx: &mut mpsc::Receiver<Box<OutboundCall>>,
-    close_rx: &mut watch::Receiver<Option<DisconnectReason>>,
+    control: &Control,
     shutdown_rx: &mut watch::Receiver<bool>,
 ) -> DisconnectReason {
     let cfg = &gw.config;
@@ -455,20 +457,33 @@ async fn serve(
     });
     let dead_after = cfg.ping_interval().map(|every| every + cfg.pong_timeout());
     let mut last_seen = Instant::now();
-    let mut calls_open = true;
 
     loop {
-        let can_send_call = st.outbound.is_none() && calls_open;
-        let deadline = st.outbound.as_ref().map(|o| o.deadline);
+        // Asked to close (replaced, closed by the business layer)?
+        if let Some(reason) = control.close_reason() {
+            return reason;
+        }
+        // The next queued outbound CALL, once the one in flight is answered (OCPP-J: one at a time).
+        if st.outbound.is_none()
+            && let Some(call) = control.pop_call()
+        {
+            let id = gw.next_message_id();
+            let frame = rpc::call_frame(&id, call.action, &call.payload);
+            debug!(charger = %session.charger_id, %id, action = call.action, "outbound CALL");
+            if let Err(reason) = Box::pin(send(ws, frame, write_timeout)).await {
+                let _ = call.reply.send(Err(CallError::Disconnected));
+                return reason;
+            }
+            st.outbound = Some(InFlight { id, action: call.action, reply: call.reply, timeout: Box::pin(tokio::time::sleep(cfg.call_timeout())) });
+        }
         tokio::select! {
             biased;
-            _ = close_rx.changed() => {
-                return close_rx.borrow().clone().unwrap_or(DisconnectReason::ClosedByGateway);
-            }
+            // A close request or a queued CALL: both are looked at on the next turn.
+            _ = control.wake.notified() => {}
             _ = shutdown_rx.changed() => return DisconnectReason::Shutdown,
             result = poll_current(&mut st.current) => {
                 if let Some(frame) = st.finish_current(result)
-                    && let Err(reason) = send(ws, frame, write_timeout).await
+                    && let Err(reason) = Box::pin(send(ws, frame, write_timeout)).await
                 {
                     return reason;
                 }
@@ -487,29 +502,12 @@ async fn serve(
                     Some(Ok(_)) => Step::Nothing,
                 };
                 if let Step::Send(frame) = step
-                    && let Err(reason) = send(ws, frame, write_timeout).await
+                    && let Err(reason) = Box::pin(send(ws, frame, write_timeout)).await
                 {
                     return reason;
                 }
             }
-            call = calls_rx.recv(), if can_send_call => {
-                let Some(call) = call else {
-                    calls_open = false;
-                    continue;
-                };
-                if call.reply.is_closed() {
-                    continue; // the caller gave up while queued
-                }
-                let id = gw.next_message_id();
-                let frame = rpc::call_frame(&id, call.action, &call.payload);
-                debug!(charger = %session.charger_id, %id, action = call.action, "outbound CALL");
-                if let Err(reason) = send(ws, frame, write_timeout).await {
-                    let _ = call.reply.send(Err(CallError::Disconnected));
-                    return reason;
-                }
-                st.outbound = Some(InFlight { id, action: call.action, reply: call.reply, deadline: Instant::now() + cfg.call_timeout() });
-            }
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+            _ = call_timeout(&mut st.outbound) => {
                 if let Some(o) = st.outbound.take() {
                     info!(charger = %session.charger_id, id = %o.id, action = o.action, "outbound CALL timed out");
                     let _ = o.reply.send(Err(CallError::Timeout(cfg.call_timeout())));

@@ -20,7 +20,7 @@
 //! | [`AuthResult::UnknownCharger`] / [`AuthResult::BadCredentials`] / [`AuthResult::Unavailable`] | 404 / 401 / 503 |
 //!
 //! The subprotocol is the first one in the client's list that the gateway offers. Websocket
-//! settings: read buffer 4 KiB, no write buffer (each frame is flushed), message and frame size
+//! settings: read buffer `read_buffer_size` (1 KiB), no write buffer (each frame is flushed), message and frame size
 //! capped at `max_message_size`. The accept loop backs off (5 ms doubling to 1 s) when the
 //! process runs out of file descriptors (EMFILE/ENFILE) or socket buffers. The listen backlog is
 //! [`LISTEN_BACKLOG`] (the kernel caps it at `net.core.somaxconn`), so that the SYNs of thousands
@@ -266,7 +266,7 @@ impl AsyncWrite for GatewayStream {
 pub(crate) fn ws_config(cfg: &GatewayConfig) -> WebSocketConfig {
     let max = cfg.max_message_size.max(1024);
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(cfg.read_buffer_size.max(256))
         .write_buffer_size(0)
         .max_write_buffer_size(max * 2 + 1024)
         .max_message_size(Some(max))
@@ -550,10 +550,12 @@ async fn handle_connection(
 ) {
     let _ = tcp.set_nodelay(true);
     let is_tls = tls.is_some();
-    let accepted = tokio::time::timeout(
+    // Boxed: the handshake's state (TLS, the request head) is freed once it is done instead of
+    // staying part of the task that then runs for the connection's whole life.
+    let accepted = Box::pin(tokio::time::timeout(
         inner.config.handshake_timeout(),
         handshake(&inner, tcp, addr, tls, auth.as_ref()),
-    )
+    ))
     .await;
     let Accepted {
         stream,
@@ -591,6 +593,35 @@ async fn handle_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The connection task's future is held for the whole life of every connection: its size is
+    /// part of the memory each of 19 000 idle chargers costs. Prints the sizes and guards them.
+    #[tokio::test]
+    async fn connection_task_is_small() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let gw = Gateway::new(GatewayConfig::default());
+        let auth: Arc<dyn ChargerAuth> = Arc::new(crate::auth::StaticAuth::new());
+        let handler: Arc<dyn Handler> = Arc::new(crate::handler::EchoBootHandler);
+        let task = handle_connection(gw.inner.clone(), tcp, addr, None, auth, handler);
+        let task_size = std::mem::size_of_val(&task);
+        let ws_size = std::mem::size_of::<crate::connection::Ws>();
+        let (tcp2, _) = listener.accept().await.unwrap();
+        let static_auth = crate::auth::StaticAuth::new();
+        let hs = handshake(&gw.inner, tcp2, addr, None, &static_auth);
+        let hs_size = std::mem::size_of_val(&hs);
+        drop(hs);
+        let tcp3 = TcpStream::connect(addr).await.unwrap();
+        let ws = WebSocketStream::from_raw_socket(GatewayStream::Plain(tcp3), Role::Server, None).await;
+        let session = Session { charger_id: "X".into(), version: OcppVersion::V16, connection_id: 1, remote_addr: addr, tls: false };
+        let run = connection::run(gw.inner.clone(), ws, session, Arc::new(crate::handler::EchoBootHandler));
+        let run_size = std::mem::size_of_val(&run);
+        drop(run);
+        eprintln!("connection task future: {task_size} bytes (handshake {hs_size}, run {run_size}); websocket stream: {ws_size} bytes");
+        assert!(task_size <= 2560, "connection task future grew to {task_size} bytes");
+        drop(task);
+    }
 
     const BOTH: [OcppVersion; 2] = [OcppVersion::V16, OcppVersion::V201];
 

@@ -50,6 +50,10 @@ pub struct NewCharger {
     pub evse_uids: Vec<String>,
 }
 
+/// Shared with the SQLite group-commit writer (`writer.rs`).
+pub(crate) const SET_BOOT: &str = "UPDATE chargers SET boot_info = $1, booted_at = $2, updated_at = $2 WHERE charger_id = $3";
+pub(crate) const SET_CONNECTED: &str = "UPDATE chargers SET connected = $1, updated_at = $2 WHERE charger_id = $3";
+
 const CHARGER_COLS: &str = "charger_id, password_hash, country_code, party_id, location_id, evse_uids, boot_info, booted_at, connected";
 
 impl Store {
@@ -152,7 +156,7 @@ impl Store {
         }
         let now = now_micros();
         dispatch!(self, pool => {
-            sqlx::query("UPDATE chargers SET boot_info = $1, booted_at = $2, updated_at = $2 WHERE charger_id = $3")
+            sqlx::query(SET_BOOT)
                 .bind(boot_info.to_string()).bind(now).bind(charger_id).execute(pool).await?;
             Ok(())
         })
@@ -165,7 +169,7 @@ impl Store {
         }
         let now = now_micros();
         dispatch!(self, pool => {
-            sqlx::query("UPDATE chargers SET connected = $1, updated_at = $2 WHERE charger_id = $3")
+            sqlx::query(SET_CONNECTED)
                 .bind(i64::from(connected)).bind(now).bind(charger_id).execute(pool).await?;
             Ok(())
         })

@@ -33,6 +33,9 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// A database error met by the SQLite group-commit writer (which does not run through sqlx).
+    #[error("database: {0}")]
+    Database(String),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database url (use sqlite:// or postgres://): {0}")]
@@ -73,6 +76,8 @@ pub struct Store {
     pub(crate) db: Db,
     /// The group-commit writer, once [`Store::enable_group_commit`] started it (shared by clones).
     pub(crate) writer: Arc<OnceLock<writer::Writer>>,
+    /// The SQLite file and its settings (for the group-commit writer's own connection).
+    sqlite_file: Option<writer::SqliteFile>,
 }
 
 /// Connection options beyond the URL.
@@ -99,6 +104,7 @@ impl Store {
 
     /// Connects without migrating.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
+        let mut sqlite_file = None;
         let db = if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -114,6 +120,10 @@ impl Store {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| StoreError::UnsupportedUrl(format!("cannot create {}: {e}", parent.display())))?;
             }
+            sqlite_file = Some(writer::SqliteFile {
+                path: opts.get_filename().to_path_buf(),
+                synchronous_full: options.sqlite_synchronous_full,
+            });
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .connect_with(opts)
@@ -130,19 +140,31 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
-        Ok(Self { db, writer: Arc::default() })
+        Ok(Self { db, writer: Arc::default(), sqlite_file })
     }
 
     /// Turns on group commit (SQLite only; see `writer.rs`): from now on [`Store::apply`] and the
     /// charger boot and connection writes of this store and its clones are batched by a writer
-    /// task spawned on the current tokio runtime. Returns whether it is on. A process that serves
-    /// chargers and partners calls this once at start; one-shot commands (the CLI) need not.
+    /// thread with its own connection. Returns whether it is on. A process that serves chargers
+    /// and partners calls this once at start; one-shot commands (the CLI) need not.
     pub fn enable_group_commit(&self) -> bool {
-        if !matches!(self.db, Db::Sqlite(_)) {
+        let Some(file) = &self.sqlite_file else {
             return false;
+        };
+        if self.writer.get().is_some() {
+            return true;
         }
-        self.writer.get_or_init(|| writer::Writer::spawn(self.db.clone()));
-        true
+        match writer::Writer::spawn(file) {
+            Ok(w) => {
+                // A concurrent call may have won: its writer is kept, this one's thread ends.
+                let _ = self.writer.set(w);
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit unavailable; committing each write alone");
+                false
+            }
+        }
     }
 
     /// With group commit on: (transactions committed, operations in them) since it started.

@@ -88,9 +88,21 @@ pub struct ListPage {
     pub total: i64,
 }
 
+/// The statements of a change to the hub's copy, shared by [`Store::apply`] (sqlx) and the
+/// SQLite group-commit writer (`writer.rs`, rusqlite). Parameters `$1..$N` appear in order, so
+/// that both bind them by position.
+pub(crate) const UPSERT_OBJECT: &str = "INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body, recipient_cc, recipient_pid) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body, \
+     recipient_cc = excluded.recipient_cc, recipient_pid = excluded.recipient_pid";
+pub(crate) const SELECT_BODY: &str = "SELECT body FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4";
+pub(crate) const UPDATE_BODY: &str =
+    "UPDATE objects SET body = $1, last_updated = $2 WHERE module = $3 AND country_code = $4 AND party_id = $5 AND object_id = $6";
+pub(crate) const DELETE_OBJECT: &str = "DELETE FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4";
+
 /// Applies a change and enqueues deliveries on an open write transaction `$tx`; evaluates to
-/// the object's text after the change. Shared by [`Store::apply`] and the group-commit writer
-/// (`writer.rs`). A patch rejected by its `PatchFn` fails before anything is written.
+/// the object's text after the change. A patch rejected by its `PatchFn` fails before anything
+/// is written.
 macro_rules! apply_in_tx {
     ($tx:ident, $change:expr, $deliveries:expr, $now:expr, $lock:expr) => {{
         let (change, deliveries, now, lock): (Option<$crate::store::ObjectChange>, &[$crate::store::NewDelivery], i64, &str) =
@@ -99,15 +111,13 @@ macro_rules! apply_in_tx {
                 None => None,
                 Some($crate::store::ObjectChange::Put { key, last_updated, body }) => {
                     let (rcc, rpid) = $crate::store::objects::recipient_of(&key.module, &body).unzip();
-                    sqlx::query("INSERT INTO objects (module, country_code, party_id, object_id, last_updated, body, recipient_cc, recipient_pid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                                 ON CONFLICT (module, country_code, party_id, object_id) DO UPDATE SET last_updated = excluded.last_updated, body = excluded.body, \
-                                 recipient_cc = excluded.recipient_cc, recipient_pid = excluded.recipient_pid")
+                    sqlx::query($crate::store::objects::UPSERT_OBJECT)
                         .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(last_updated).bind(&body).bind(rcc).bind(rpid)
                         .execute(&mut *$tx).await?;
                     Some(body)
                 }
                 Some($crate::store::ObjectChange::Patch { key, patch }) => {
-                    let sql = format!("SELECT body FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4{lock}");
+                    let sql = format!("{}{lock}", $crate::store::objects::SELECT_BODY);
                     let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                         .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
                         .fetch_optional(&mut *$tx).await?;
@@ -116,7 +126,7 @@ macro_rules! apply_in_tx {
                         Some(row) => {
                             let old: String = sqlx::Row::try_get(&row, "body")?;
                             let (body, last_updated) = patch(&old).map_err($crate::store::StoreError::Rejected)?;
-                            sqlx::query("UPDATE objects SET body = $1, last_updated = $2 WHERE module = $3 AND country_code = $4 AND party_id = $5 AND object_id = $6")
+                            sqlx::query($crate::store::objects::UPDATE_BODY)
                                 .bind(&body).bind(last_updated).bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
                                 .execute(&mut *$tx).await?;
                             Some(body)
@@ -124,7 +134,7 @@ macro_rules! apply_in_tx {
                     }
                 }
                 Some($crate::store::ObjectChange::Delete { key }) => {
-                    sqlx::query("DELETE FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4")
+                    sqlx::query($crate::store::objects::DELETE_OBJECT)
                         .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
                         .execute(&mut *$tx).await?;
                     None
@@ -136,7 +146,6 @@ macro_rules! apply_in_tx {
         out
     }};
 }
-pub(crate) use apply_in_tx;
 
 const OBJ_COLS: &str = "seq, module, country_code, party_id, object_id, last_updated, body";
 

@@ -32,16 +32,17 @@ pub struct Delivery {
     pub d: NewDelivery,
 }
 
+/// Shared by `insert_delivery!` and the SQLite group-commit writer (`writer.rs`).
+pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO outbox (target_platform_id, object_key, module, interface_role, method, path, absolute_url, headers, body, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+
 /// Inserts one delivery on an open transaction. A macro rather than a generic function: a
 /// generic `Executor` bound makes the calling futures lose `Send` (higher-ranked lifetimes).
 macro_rules! insert_delivery {
     ($tx:expr, $d:expr, $now:expr) => {{
         let d: &$crate::store::NewDelivery = $d;
         let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "INSERT INTO outbox (target_platform_id, object_key, module, interface_role, method, path, absolute_url, headers, body, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        )
+        sqlx::query($crate::store::outbox::INSERT_DELIVERY)
         .bind(d.target_platform_id)
         .bind(d.object_key.as_str())
         .bind(d.module.as_str())
