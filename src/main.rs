@@ -268,7 +268,7 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
     let max_connections = state.config.ocpp.max_connections.unwrap_or(defaults.max_connections);
     let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, max_connections, ..defaults });
     let auth = Arc::new(auth_cache::CachedAuth::new(state.clone(), microcpo::StoreAuth { state: state.clone() }));
-    let handler = Arc::new(microcpo::MicroCpoHandler { state: state.clone(), gateway: gateway.clone() });
+    let handler = Arc::new(microcpo::MicroCpoHandler::new(state.clone(), gateway.clone()));
     // Commands and charging profiles addressed to hosted parties go to the chargers.
     let _ = state.hosted.set(handler.clone());
     tokio::select! {

@@ -6,15 +6,21 @@
 //! database and then, as OCPP-J chargers (subprotocol `ocpp1.6`, HTTP Basic auth, each socket
 //! bound to its own source address in 127.0.0.0/8 so that ephemeral ports never run out):
 //!
-//! 1. connects every charger and sends BootNotification (cold: the hub verifies argon2 once per
-//!    charger), reporting the time and rate;
+//! 1. connects every charger and sends BootNotification (the hub verifies each password once),
+//!    reporting the time and rate;
 //! 2. holds the connections and reads the hub's VmRSS and open descriptors from `/proc/PID`
 //!    before and after: RSS per connection;
 //! 3. CALL → CALLRESULT round trips over every connection, one CALL in flight per connection as
 //!    OCPP-J allows: Heartbeat (nothing persisted) and StatusNotification (the hub writes the
 //!    EVSE status into its copy of the location before answering);
 //! 4. boot storm: drops `--storm` chargers, waits until the hub has closed them, then reconnects
-//!    them all at once: time from the first connect to the last BootNotification Accepted.
+//!    them all at once: time from the first connect to the last BootNotification Accepted;
+//! 5. cold boot storm: drops them again, kills the hub (as a crash would) and starts it again on
+//!    the same database and port, then `--storm` chargers connect at once to a hub that has not
+//!    verified any of their passwords yet (every connection costs one argon2 verification).
+//!
+//! The bench chargers' passwords are hashed like those the hub generates (`charger add`
+//! without `--password`: cheap argon2 parameters, see `hub_core::token::hash_generated`).
 //!
 //! This machine allows 20 000 open files per process. The hub and this client are separate
 //! processes with a limit each, so one client process holds all the connections.
@@ -216,10 +222,13 @@ fn hub_binary(given: Option<PathBuf>) -> Result<PathBuf> {
     Ok(bin)
 }
 
-fn start_hub(bin: &Path, db: &str, dir: PathBuf, max_connections: usize) -> Result<HubProc> {
+fn start_hub(bin: &Path, db: &str, dir: PathBuf, max_connections: usize, ocpp: Option<SocketAddr>) -> Result<HubProc> {
     let http = free_port()?;
-    let ocpp: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let log = std::fs::File::create(dir.join("hub.log"))?;
+    let ocpp: SocketAddr = match ocpp {
+        Some(a) => a,
+        None => format!("127.0.0.1:{}", free_port()?).parse()?,
+    };
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("hub.log"))?;
     let child = Command::new(bin)
         .arg("serve")
         .env("HUB__DATABASE__URL", db)
@@ -362,6 +371,8 @@ enum Phase {
     Drop { below: usize },
     /// Dropped chargers reconnect (through `limit`).
     Reconnect { limit: Arc<Semaphore> },
+    /// The hub is being restarted: connections that break are expected to.
+    Restart,
     Stop,
 }
 
@@ -444,14 +455,14 @@ async fn charger(i: usize, hub: SocketAddr, cold: Arc<Semaphore>, mut phase: wat
     phase.borrow_and_update();
     loop {
         if let Err(error) = idle(&mut ws, &mut phase).await {
-            if !matches!(*phase.borrow(), Phase::Stop) {
+            if !matches!(*phase.borrow(), Phase::Stop | Phase::Restart) {
                 let _ = events.send(Event::Lost { i, error });
             }
             return;
         }
         let current = phase.borrow_and_update().clone();
         match current {
-            Phase::Hold | Phase::Reconnect { .. } => {}
+            Phase::Hold | Phase::Reconnect { .. } | Phase::Restart => {}
             Phase::Stop => {
                 let _ = ws.close(None).await;
                 return;
@@ -622,7 +633,7 @@ async fn run(cli: Cli) -> Result<Value> {
     let db = cli.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/hub.db", dir.display()));
     provision(&db, n).await?;
     // Room for every bench connection plus the storm's reconnects racing the closes.
-    let mut hub = start_hub(&bin, &db, dir, n + 64)?;
+    let mut hub = start_hub(&bin, &db, dir, n + 64, None)?;
     let pid = hub.child.id();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = rss_kib(pid)?;
@@ -667,9 +678,10 @@ async fn run(cli: Cli) -> Result<Value> {
             hist.value_at_quantile(0.5) as f64 / 1000.0,
             hist.value_at_quantile(0.99) as f64 / 1000.0
         );
+        let rss_after = rss_kib(pid)?;
         runs.insert(
             format!("{action:?}"),
-            json!({"round_trips": count, "errors": errors, "seconds": took.as_secs_f64(), "per_second": rate.round(),
+            json!({"round_trips": count, "errors": errors, "seconds": took.as_secs_f64(), "per_second": rate.round(), "rss_kib_after": rss_after,
                    "p50_ms": hist.value_at_quantile(0.5) as f64 / 1000.0, "p99_ms": hist.value_at_quantile(0.99) as f64 / 1000.0,
                    "connections": live}),
         );
@@ -677,8 +689,9 @@ async fn run(cli: Cli) -> Result<Value> {
     }
     // Per connection: the hub's growth over its idle size, measured with every connection held
     // after both round-trip runs, i.e. in the steady state of chargers that talk (recent answers
-    // kept, pages of the argon2 verifications of the cold connect returned by the allocator).
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // kept), once the allocator has returned what the runs' peaks (thousands of CALLs in
+    // flight at once) left free.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let rss_steady = rss_kib(pid)?;
     let live = connected - col.lost.min(connected);
     let rss_per_conn = rss_steady.saturating_sub(rss_idle) as f64 * 1024.0 / live.max(1) as f64;
@@ -707,6 +720,31 @@ async fn run(cli: Cli) -> Result<Value> {
                               "rss_kib_before": rss_dropped, "rss_kib_after": rss_back, "rss_bytes_per_connection": storm_per_conn.round()});
     }
 
+    // 5. Cold boot storm: the hub restarts (killed, as after a crash) and `storm` chargers
+    //    connect at once to a hub that has verified none of their passwords yet.
+    let mut cold_report = Value::Null;
+    if storm > 0 {
+        phase_tx.send_replace(Phase::Drop { below: storm });
+        let dropped = col.dropped(storm.min(connected)).await;
+        phase_tx.send_replace(Phase::Restart);
+        let ocpp = hub.ocpp;
+        hub.keep_dir = true;
+        let dir = hub.dir.clone();
+        drop(hub);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        hub = start_hub(&bin, &db, dir, n + 64, Some(ocpp))?;
+        let new_pid = hub.child.id();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        say!("hub restarted (pid {new_pid}); {dropped} chargers connect at once");
+        let limit = Arc::new(Semaphore::new(cli.storm_concurrency.unwrap_or(dropped).max(1)));
+        let t0 = Instant::now();
+        phase_tx.send_replace(Phase::Reconnect { limit });
+        let (back, retries, last) = col.connects(dropped).await;
+        let took = last.map_or(Duration::ZERO, |l| l.duration_since(t0));
+        say!("cold boot storm after a restart: {back} of {dropped} connected and booted in {:.2} s ({retries} retries)", took.as_secs_f64());
+        cold_report = json!({"chargers": dropped, "booted": back, "seconds": took.as_secs_f64(), "retries": retries});
+    }
+
     phase_tx.send_replace(Phase::Stop);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let hub_alive = hub.child.try_wait()?.is_none();
@@ -715,7 +753,8 @@ async fn run(cli: Cli) -> Result<Value> {
         && col.lost == 0
         && hub_alive
         && runs.values().all(|r| r["errors"] == 0 && r["round_trips"].as_u64().unwrap_or(0) > 0)
-        && (storm == 0 || storm_report["booted"] == storm_report["chargers"]);
+        && (storm == 0 || storm_report["booted"] == storm_report["chargers"])
+        && (storm == 0 || cold_report["booted"] == cold_report["chargers"]);
     if !ok {
         hub.keep_dir = true;
         say!("hub log kept: {}", hub.dir.join("hub.log").display());
@@ -731,6 +770,7 @@ async fn run(cli: Cli) -> Result<Value> {
                  "rss_bytes_per_connection": rss_per_conn.round()},
         "round_trips": runs,
         "boot_storm": storm_report,
+        "cold_boot_storm_after_restart": cold_report,
         "lost_connections": col.lost,
         "failures": col.failures,
     }))

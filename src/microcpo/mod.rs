@@ -30,6 +30,7 @@ use hub_core::store::Charger;
 use ocpi_router::state::AppState;
 use ocpp_gateway::{BoxFuture, CallErrorReply, DisconnectReason, Gateway, Handler, Session};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Heartbeat interval (seconds) given to chargers in the BootNotification answer.
@@ -57,6 +58,10 @@ pub struct MicroCpoHandler {
     pub state: Arc<AppState>,
     /// To send CALLs to chargers (commands, charging profiles).
     pub gateway: Gateway,
+    /// Each live connection's charger row, read once when it connects: a charger's location
+    /// and EVSE mapping do not change while it is connected (the CLI only adds chargers), and
+    /// every StatusNotification would otherwise read it again.
+    chargers: std::sync::Mutex<HashMap<u64, Arc<Charger>>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> CallErrorReply {
@@ -65,9 +70,28 @@ fn internal(e: impl std::fmt::Display) -> CallErrorReply {
 }
 
 impl MicroCpoHandler {
-    async fn charger(&self, session: &Session) -> Result<Charger, CallErrorReply> {
+    pub fn new(state: Arc<AppState>, gateway: Gateway) -> Self {
+        MicroCpoHandler { state, gateway, chargers: Default::default() }
+    }
+
+    fn cached(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Charger>>> {
+        self.chargers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The connection's charger (cached for the connection's life; see `chargers`).
+    async fn charger(&self, session: &Session) -> Result<Arc<Charger>, CallErrorReply> {
+        if let Some(c) = self.cached().get(&session.connection_id) {
+            return Ok(c.clone());
+        }
         match self.state.store.get_charger(&session.charger_id).await {
-            Ok(Some(c)) => Ok(c),
+            Ok(Some(mut c)) => {
+                // Only the mapping is used from the cache; the boot payload stays in the database.
+                c.boot_info = None;
+                c.password_hash = String::new();
+                let c = Arc::new(c);
+                self.cached().insert(session.connection_id, c.clone());
+                Ok(c)
+            }
             Ok(None) => Err(CallErrorReply::internal("charger no longer configured")),
             Err(e) => Err(internal(e)),
         }
@@ -113,6 +137,7 @@ impl Handler for MicroCpoHandler {
 
     fn on_disconnect<'a>(&'a self, session: &'a Session, reason: DisconnectReason) -> BoxFuture<'a, ()> {
         Box::pin(async move {
+            self.cached().remove(&session.connection_id);
             // A replaced connection's successor has its own on_connect after this one.
             if reason != DisconnectReason::Replaced
                 && let Err(e) = self.state.store.set_charger_connected(&session.charger_id, false).await {

@@ -422,12 +422,8 @@ impl MicroCpoHandler {
     /// 1.6 StatusNotification during a transaction: Charging / SuspendedEV(SE) / Finishing tell
     /// whether the EV charges (parking time otherwise).
     pub(super) async fn note_charging_state(&self, session: &Session, number: i64, charging: bool, ts: Option<i64>) -> Result<(), CallErrorReply> {
-        let active = self.state.store.active_transactions(&session.charger_id, Some(number)).await.map_err(internal)?;
-        if let Some(tx) = active.first() {
-            let sample = MeterSample { ts: ts.unwrap_or_else(|| charger_time(None)), charging: Some(charging), ..Default::default() };
-            self.state.store.update_transaction(tx.id, &TransactionUpdate::default(), &[sample]).await.map_err(internal)?;
-        }
-        Ok(())
+        let ts = ts.unwrap_or_else(|| charger_time(None));
+        self.state.store.note_charging_state(&session.charger_id, number, charging, ts).await.map_err(internal)
     }
 
     // ----------------------------------------------------------------------------------------

@@ -171,6 +171,12 @@ macro_rules! tx_from_row {
     }};
 }
 
+/// [`Store::note_charging_state`]'s statements (shared with the group-commit writer).
+pub(crate) const NOTE_CHARGING_SAMPLE: &str = "INSERT INTO ocpp_meter_samples (transaction_row, ts, charging) \
+     SELECT id, $3, $4 FROM ocpp_transactions WHERE charger_id = $1 AND status = 'ACTIVE' AND evse_number = $2 ORDER BY id LIMIT 1";
+pub(crate) const NOTE_CHARGING_TOUCH: &str = "UPDATE ocpp_transactions SET updated_at = $3 WHERE id = \
+     (SELECT id FROM ocpp_transactions WHERE charger_id = $1 AND status = 'ACTIVE' AND evse_number = $2 ORDER BY id LIMIT 1)";
+
 impl Store {
     /// Records a transaction start. Idempotent: a start the hub already has (2.0.1: the same
     /// charger transaction id; 1.6: the same connector, id tag and start time, as a charger
@@ -255,6 +261,27 @@ impl Store {
             let mut out = Vec::with_capacity(rows.len());
             for r in rows { out.push(tx_from_row!(r)); }
             Ok(out)
+        })
+    }
+
+    /// Appends a charging-state sample (`charging`, at `ts`) to the active transaction of a
+    /// charger's connector/EVSE `evse_number`, if there is one: the 1.6 StatusNotification
+    /// Charging / SuspendedEV(SE) / Finishing signal. One write, no read first (batched by the
+    /// SQLite group-commit writer).
+    pub async fn note_charging_state(&self, charger_id: &str, evse_number: i64, charging: bool, ts: i64) -> Result<()> {
+        if let Some(writer) = self.writer.get() {
+            return writer.charging_state(charger_id, evse_number, charging, ts).await;
+        }
+        let now = now_micros();
+        let begin = self.begin_write();
+        dispatch!(self, pool => {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query(NOTE_CHARGING_SAMPLE).bind(charger_id).bind(evse_number).bind(ts).bind(i64::from(charging))
+                .execute(&mut *tx).await?;
+            sqlx::query(NOTE_CHARGING_TOUCH).bind(charger_id).bind(evse_number).bind(now)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 

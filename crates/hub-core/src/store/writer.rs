@@ -26,6 +26,7 @@
 use super::microcpo::{SET_BOOT, SET_CONNECTED};
 use super::objects::{DELETE_OBJECT, SELECT_BODY, UPDATE_BODY, UPSERT_OBJECT, recipient_of};
 use super::outbox::INSERT_DELIVERY;
+use super::transactions::{NOTE_CHARGING_SAMPLE, NOTE_CHARGING_TOUCH};
 use super::{NewDelivery, ObjectChange, Result, StoreError, now_micros};
 use rusqlite::{OptionalExtension, params};
 use std::path::PathBuf;
@@ -54,6 +55,13 @@ enum Op {
     ChargerConnected {
         charger_id: String,
         connected: bool,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    ChargingState {
+        charger_id: String,
+        evse_number: i64,
+        charging: bool,
+        ts: i64,
         reply: oneshot::Sender<Result<()>>,
     },
 }
@@ -85,6 +93,7 @@ enum Work {
     Apply { change: Option<ObjectChange>, deliveries: Vec<NewDelivery> },
     ChargerBoot { charger_id: String, boot_info: String },
     ChargerConnected { charger_id: String, connected: bool },
+    ChargingState { charger_id: String, evse_number: i64, charging: bool, ts: i64 },
 }
 
 impl Op {
@@ -94,6 +103,9 @@ impl Op {
             Op::ChargerBoot { charger_id, boot_info, reply } => (Work::ChargerBoot { charger_id, boot_info }, Reply::Unit(reply)),
             Op::ChargerConnected { charger_id, connected, reply } => {
                 (Work::ChargerConnected { charger_id, connected }, Reply::Unit(reply))
+            }
+            Op::ChargingState { charger_id, evse_number, charging, ts, reply } => {
+                (Work::ChargingState { charger_id, evse_number, charging, ts }, Reply::Unit(reply))
             }
         }
     }
@@ -105,6 +117,7 @@ impl Work {
         match self {
             Work::Apply { change, deliveries } => usize::from(change.is_some()) + deliveries.len(),
             Work::ChargerBoot { .. } | Work::ChargerConnected { .. } => 1,
+            Work::ChargingState { .. } => 2,
         }
     }
 }
@@ -180,6 +193,11 @@ impl Writer {
     pub(crate) async fn charger_boot(&self, charger_id: &str, boot_info: String) -> Result<()> {
         let (reply, rx) = oneshot::channel();
         self.submit(Op::ChargerBoot { charger_id: charger_id.to_owned(), boot_info, reply }, rx).await
+    }
+
+    pub(crate) async fn charging_state(&self, charger_id: &str, evse_number: i64, charging: bool, ts: i64) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Op::ChargingState { charger_id: charger_id.to_owned(), evse_number, charging, ts, reply }, rx).await
     }
 
     pub(crate) async fn charger_connected(&self, charger_id: &str, connected: bool) -> Result<()> {
@@ -361,6 +379,15 @@ fn run_work(conn: &rusqlite::Connection, work: Work, now: i64) -> std::result::R
         Work::ChargerConnected { charger_id, connected } => {
             conn.prepare_cached(SET_CONNECTED)
                 .and_then(|mut st| st.execute(params![i64::from(connected), now, charger_id]))
+                .map_err(db_failure)?;
+            None
+        }
+        Work::ChargingState { charger_id, evse_number, charging, ts } => {
+            conn.prepare_cached(NOTE_CHARGING_SAMPLE)
+                .and_then(|mut st| st.execute(params![charger_id, evse_number, ts, i64::from(charging)]))
+                .map_err(db_failure)?;
+            conn.prepare_cached(NOTE_CHARGING_TOUCH)
+                .and_then(|mut st| st.execute(params![charger_id, evse_number, now]))
                 .map_err(db_failure)?;
             None
         }
