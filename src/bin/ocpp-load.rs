@@ -236,12 +236,13 @@ fn start_hub(bin: &Path, db: &str, dir: PathBuf, max_connections: usize, ocpp: O
         .env("HUB__OCPP__LISTEN", ocpp.to_string())
         .env("HUB__OCPP__MAX_CONNECTIONS", max_connections.to_string())
         // Per-connection info lines would be the hub's main work at 20 000 messages/s.
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("OCPP_LOAD_HUB_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    let hub = HubProc { child, ocpp, dir, keep_dir: false };
+    // With a log level asked for, the log is what the run is for: keep it.
+    let hub = HubProc { child, ocpp, dir, keep_dir: std::env::var_os("OCPP_LOAD_HUB_LOG").is_some() };
     for _ in 0..300 {
         if std::net::TcpStream::connect(ocpp).is_ok() {
             return Ok(hub);

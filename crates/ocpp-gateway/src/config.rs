@@ -82,7 +82,7 @@ impl Default for GatewayConfig {
             read_buffer_size: 1024,
             max_queued_calls: 16,
             max_pending_incoming: 4,
-            recent_answers: 4,
+            recent_answers: 2,
             replace_wait_ms: 5_000,
         }
     }
