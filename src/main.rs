@@ -294,7 +294,12 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
         .with_context(|| format!("ocpp.listen: not an address: {}", state.config.ocpp.listen))?;
     let defaults = ocpp_gateway::GatewayConfig::default();
     let max_connections = state.config.ocpp.max_connections.unwrap_or(defaults.max_connections);
-    let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, max_connections, ..defaults });
+    let tls = match (&state.config.ocpp.tls_cert_path, &state.config.ocpp.tls_key_path) {
+        (Some(cert_path), Some(key_path)) => Some(ocpp_gateway::TlsConfig { cert_path: cert_path.clone(), key_path: key_path.clone() }),
+        (None, None) => None,
+        _ => bail!("ocpp.tls_cert_path and ocpp.tls_key_path go together: set both or neither"),
+    };
+    let gateway = ocpp_gateway::Gateway::new(ocpp_gateway::GatewayConfig { listen, max_connections, tls, ..defaults });
     let auth = Arc::new(auth_cache::CachedAuth::new(state.clone(), microcpo::StoreAuth { state: state.clone() }));
     let handler = Arc::new(microcpo::MicroCpoHandler::new(state.clone(), gateway.clone()));
     // Commands and charging profiles addressed to hosted parties go to the chargers.
@@ -407,7 +412,7 @@ async fn charger_add(state: &AppState, a: ChargerAddArgs) -> Result<()> {
         "charger_id": a.charger_id,
         "location_id": a.location,
         "evse_uids": a.evse_uids,
-        "ws_url": format!("ws://{}/ocpp/{}", state.config.ocpp.listen, a.charger_id),
+        "ws_url": format!("{}://{}/ocpp/{}", state.config.ocpp.scheme(), state.config.ocpp.listen, a.charger_id),
     });
     if let Some(p) = generated {
         // Shown once: only its hash is kept.

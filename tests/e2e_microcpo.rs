@@ -36,6 +36,59 @@ async fn microcpo_scenario_on_every_database() {
     }
 }
 
+/// OCPP security profile 2 through the hub's configuration: with `ocpp.tls_cert_path` and
+/// `ocpp.tls_key_path` the gateway serves `wss://` (the gateway crate's test certificate for
+/// `localhost`), `charger add` prints a `wss://` URL, and a Python charger that trusts the test CA
+/// boots over it; a wrong password is still refused before the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charger_over_tls_from_the_hub_configuration() {
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates/ocpp-gateway/tests/fixtures");
+    let (cert, key, ca) = (fixtures.join("server.crt"), fixtures.join("server.key"), fixtures.join("ca.crt"));
+    let db = TestDb::sqlite();
+    let hub = Hub::start_with_env(
+        &db,
+        &[("HUB__OCPP__TLS_CERT_PATH", cert.to_str().unwrap()), ("HUB__OCPP__TLS_KEY_PATH", key.to_str().unwrap())],
+    );
+    hub.cli(&["microcpo", "add", "--country-code", "NL", "--party-id", "TLS", "--name", "TLS café"]);
+    let mut loc = spec_example("location_example.json");
+    loc["country_code"] = json!("NL");
+    loc["party_id"] = json!("TLS");
+    let uid = loc["evses"][0]["uid"].as_str().unwrap().to_string();
+    let loc_file = hub.dir().join("location.json");
+    std::fs::write(&loc_file, serde_json::to_vec(&loc).unwrap()).unwrap();
+    hub.cli(&["location", "put", "--country-code", "NL", "--party-id", "TLS", "--file", loc_file.to_str().unwrap()]);
+    let added = hub.cli(&[
+        "charger", "add", "--country-code", "NL", "--party-id", "TLS", "--location", loc["id"].as_str().unwrap(),
+        "--charger-id", "CPTLS", "--password", "secret-password-tls", "--evse-uids", &uid,
+    ]);
+    assert!(added["ws_url"].as_str().unwrap().starts_with("wss://"), "{added}");
+
+    let Some(python) = ocpp_python() else { return };
+    let url = format!("wss://localhost:{}/ocpp", hub.ocpp_port());
+    let run = |password: &'static str, scenario: &'static str| {
+        let (python, url, ca) = (python.clone(), url.clone(), ca.clone());
+        async move {
+            let args = ["--url", &url, "--id", "CPTLS", "--password", password, "--version", "1.6", "--cafile", ca.to_str().unwrap(), "--scenario", scenario];
+            run_python_charger(&python, "charger.py", &args, Duration::from_secs(60)).await
+        }
+    };
+    let lines = run("secret-password-tls", "boot").await;
+    assert_eq!(line(&lines, "boot")["status"], "Accepted", "{lines:?}");
+    let lines = run("wrong-password", "auth").await;
+    assert_eq!(*line(&lines, "rejected"), json!(401), "{lines:?}");
+    // Only one of the two files: the hub refuses to start.
+    let out = hub
+        .command()
+        .env_remove("HUB__OCPP__TLS_KEY_PATH")
+        .env("HUB__OCPP__LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("HUB__HTTP__LISTEN", format!("127.0.0.1:{}", free_port()))
+        .arg("serve")
+        .output()
+        .expect("run ocpi-hub");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls_cert_path and ocpp.tls_key_path"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 async fn scenario(db: &TestDb) {
     let hub = Hub::start(db);
     let emsp = Party::new([("DE", "EMS", "EMSP")]);
@@ -116,6 +169,15 @@ async fn scenario(db: &TestDb) {
         "charger", "add", "--country-code", "NL", "--party-id", "MCP", "--location", &loc_id, "--charger-id", "CP201",
         "--password", "secret-password-201", "--evse-uids", &format!("{},{}", uids[1], uids[0]),
     ]);
+    // Without --password the hub generates one (shown once) and keeps only a hash of it.
+    let cgen = hub.cli(&[
+        "charger", "add", "--country-code", "NL", "--party-id", "MCP", "--location", &loc_id, "--charger-id", "CPGEN",
+        "--evse-uids", &uids[0],
+    ]);
+    let generated = cgen["password"].as_str().expect("a generated password").to_string();
+    assert_eq!(generated.len(), 32, "{cgen}");
+    assert!(generated.chars().all(|c| c.is_ascii_alphanumeric()), "{cgen}");
+    assert!(c16.get("password").is_none(), "a given password is never printed: {c16}");
     // Unknown EVSE, unknown location, duplicate id: refused.
     for args in [
         vec!["--location", loc_id.as_str(), "--charger-id", "CPX", "--evse-uids", "NOPE"],
@@ -133,6 +195,13 @@ async fn scenario(db: &TestDb) {
 
     // Wrong password: 401 before the upgrade.
     let lines = charger(&python, ws16, "CP16", "wrong-password", "1.6", "Available", 1).await;
+    assert_eq!(*line(&lines, "rejected"), json!(401), "{lines:?}");
+
+    // The generated password opens the charger's websocket; anything else does not.
+    let ws_gen = cgen["ws_url"].as_str().unwrap();
+    let lines = charger(&python, ws_gen, "CPGEN", &generated, "1.6", "Available", 1).await;
+    assert_eq!(line(&lines, "boot")["status"], "Accepted", "{lines:?}");
+    let lines = charger(&python, ws_gen, "CPGEN", &generated.to_lowercase(), "1.6", "Available", 1).await;
     assert_eq!(*line(&lines, "rejected"), json!(401), "{lines:?}");
 
     // OCPP 1.6: connector 2 Faulted → EVSE uids[1] OUTOFORDER.

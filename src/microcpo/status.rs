@@ -133,7 +133,7 @@ impl MicroCpoHandler {
         if published.stored.is_none() {
             tracing::warn!(location = %charger.location_id, "EVSE status of a location the hub has no copy of");
         }
-        tracing::info!(charger_id = %charger.charger_id, evse_uid, status, receivers = published.receivers, "EVSE status published");
+        tracing::debug!(charger_id = %charger.charger_id, evse_uid, status, receivers = published.receivers, "EVSE status published");
         Ok(())
     }
 }

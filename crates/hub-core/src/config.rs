@@ -112,6 +112,19 @@ pub struct OcppConfig {
     /// 503. Keep it below the process's open-file limit. Default: the gateway's (10 000).
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// OCPP security profile 2: serve `wss://` with this PEM certificate chain (leaf first) and
+    /// the key in `tls_key_path`. Both or neither.
+    #[serde(default)]
+    pub tls_cert_path: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub tls_key_path: Option<std::path::PathBuf>,
+}
+
+impl OcppConfig {
+    /// The websocket scheme chargers use (`wss` with TLS configured).
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert_path.is_some() { "wss" } else { "ws" }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
