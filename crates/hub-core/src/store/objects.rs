@@ -2,7 +2,7 @@
 //! tokens): served by GET All via the hub, used for open routing (who owns this location, whose
 //! token is this) and for access checks. Bodies are kept as the exact JSON text received.
 
-use super::outbox::NewDelivery;
+use super::outbox::{NewDelivery, insert_delivery};
 use super::{Result, Store, StoreError, dispatch, now_micros};
 use crate::party::PartyKey;
 use sqlx::Row;
@@ -100,53 +100,6 @@ pub(crate) const UPDATE_BODY: &str =
     "UPDATE objects SET body = $1, last_updated = $2 WHERE module = $3 AND country_code = $4 AND party_id = $5 AND object_id = $6";
 pub(crate) const DELETE_OBJECT: &str = "DELETE FROM objects WHERE module = $1 AND country_code = $2 AND party_id = $3 AND object_id = $4";
 
-/// Applies a change and enqueues deliveries on an open write transaction `$tx`; evaluates to
-/// the object's text after the change. A patch rejected by its `PatchFn` fails before anything
-/// is written.
-macro_rules! apply_in_tx {
-    ($tx:ident, $change:expr, $deliveries:expr, $now:expr, $lock:expr) => {{
-        let (change, deliveries, now, lock): (Option<$crate::store::ObjectChange>, &[$crate::store::NewDelivery], i64, &str) =
-            ($change, $deliveries, $now, $lock);
-        let out = match change {
-                None => None,
-                Some($crate::store::ObjectChange::Put { key, last_updated, body }) => {
-                    let (rcc, rpid) = $crate::store::objects::recipient_of(&key.module, &body).unzip();
-                    sqlx::query($crate::store::objects::UPSERT_OBJECT)
-                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(last_updated).bind(&body).bind(rcc).bind(rpid)
-                        .execute(&mut *$tx).await?;
-                    Some(body)
-                }
-                Some($crate::store::ObjectChange::Patch { key, patch }) => {
-                    let sql = format!("{}{lock}", $crate::store::objects::SELECT_BODY);
-                    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
-                        .fetch_optional(&mut *$tx).await?;
-                    match row {
-                        None => None,
-                        Some(row) => {
-                            let old: String = sqlx::Row::try_get(&row, "body")?;
-                            let (body, last_updated) = patch(&old).map_err($crate::store::StoreError::Rejected)?;
-                            sqlx::query($crate::store::objects::UPDATE_BODY)
-                                .bind(&body).bind(last_updated).bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
-                                .execute(&mut *$tx).await?;
-                            Some(body)
-                        }
-                    }
-                }
-                Some($crate::store::ObjectChange::Delete { key }) => {
-                    sqlx::query($crate::store::objects::DELETE_OBJECT)
-                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
-                        .execute(&mut *$tx).await?;
-                    None
-                }
-            };
-        for d in deliveries {
-            $crate::store::outbox::insert_delivery!($tx, d, now);
-        }
-        out
-    }};
-}
-
 const OBJ_COLS: &str = "seq, module, country_code, party_id, object_id, last_updated, body";
 
 impl Store {
@@ -155,7 +108,7 @@ impl Store {
     /// (`None` for a delete, or a patch of an object the hub has no copy of).
     pub async fn apply(&self, change: Option<ObjectChange>, deliveries: &[NewDelivery]) -> Result<Option<String>> {
         if let Some(writer) = self.writer.get() {
-            // Group commit (SQLite): the writer task runs this with others in one transaction.
+            // Group commit (SQLite): the writer thread runs this with others in one transaction.
             return writer.apply(change, deliveries.to_vec()).await;
         }
         let now = now_micros();
@@ -163,7 +116,42 @@ impl Store {
         let begin = self.begin_write();
         dispatch!(self, pool => {
             let mut tx = pool.begin_with(begin).await?;
-            let out = apply_in_tx!(tx, change, deliveries, now, lock);
+            let out = match change {
+                None => None,
+                Some(ObjectChange::Put { key, last_updated, body }) => {
+                    let (rcc, rpid) = recipient_of(&key.module, &body).unzip();
+                    sqlx::query(UPSERT_OBJECT)
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id).bind(last_updated).bind(&body).bind(rcc).bind(rpid)
+                        .execute(&mut *tx).await?;
+                    Some(body)
+                }
+                Some(ObjectChange::Patch { key, patch }) => {
+                    let sql = format!("{}{lock}", SELECT_BODY);
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                        .fetch_optional(&mut *tx).await?;
+                    match row {
+                        None => None,
+                        Some(row) => {
+                            let old: String = row.try_get("body")?;
+                            let (body, last_updated) = patch(&old).map_err(StoreError::Rejected)?;
+                            sqlx::query(UPDATE_BODY)
+                                .bind(&body).bind(last_updated).bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                                .execute(&mut *tx).await?;
+                            Some(body)
+                        }
+                    }
+                }
+                Some(ObjectChange::Delete { key }) => {
+                    sqlx::query(DELETE_OBJECT)
+                        .bind(&key.module).bind(&key.country_code).bind(&key.party_id).bind(&key.id)
+                        .execute(&mut *tx).await?;
+                    None
+                }
+            };
+            for d in deliveries {
+                insert_delivery!(tx, d, now);
+            }
             tx.commit().await?;
             Ok(out)
         })
