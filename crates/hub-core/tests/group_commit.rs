@@ -124,6 +124,26 @@ async fn batched_writes_fail_alone() {
     assert_eq!(store.outbox_counts().await.unwrap().0, good, "only the good operations' deliveries are queued");
 }
 
+/// A patch function that panics fails its own write; the writer thread lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_patch_fails_alone() {
+    let (store, _dir) = store().await;
+    let owner = PartyKey::new("NL", "AAA");
+    let key = ObjectKey::new("locations", &owner, "L1");
+    store.apply(Some(ObjectChange::Put { key: key.clone(), last_updated: 1, body: "{\"v\":1}".into() }), &[]).await.unwrap();
+    let target = store.create_platform(Some("emsp")).await.unwrap();
+    let patch = Box::new(|_: &str| -> Result<(String, i64), String> { panic!("a bug in a patch") });
+    let d = [delivery(target, &key, "p")];
+    let r = store.apply(Some(ObjectChange::Patch { key: key.clone(), patch }), &d).await;
+    assert!(matches!(r, Err(StoreError::Database(_))), "{r:?}");
+    assert_eq!(store.outbox_counts().await.unwrap().0, 0, "nothing of the failed patch is queued");
+    // Later writes still go through the writer.
+    let out = store.apply(Some(ObjectChange::Put { key: key.clone(), last_updated: 2, body: "{\"v\":2}".into() }), &d).await.unwrap();
+    assert_eq!(out.as_deref(), Some("{\"v\":2}"));
+    assert_eq!(store.get_object(&key).await.unwrap().unwrap().body, "{\"v\":2}");
+    assert_eq!(store.outbox_counts().await.unwrap().0, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charger_boot_and_connection_are_grouped() {
     let (store, _dir) = store().await;

@@ -17,6 +17,7 @@
 //! - a patch its `PatchFn` rejects fails before anything of it is written;
 //! - an operation of several writes runs inside a `SAVEPOINT` and is rolled back to it;
 //! - a constraint violation of a single-write operation undoes only that statement;
+//! - a patch function that panics fails its operation (the writer thread goes on);
 //! - any other database error (I/O, disk full, busy) may have rolled back the whole transaction:
 //!   the batch fails as a whole and every caller gets the error (none was acknowledged).
 //!
@@ -294,7 +295,11 @@ fn commit_batch(conn: &mut rusqlite::Connection, batch: &mut Vec<Op>) {
             doomed.push(reply);
             continue;
         }
-        match run_work(conn, work, now) {
+        // A patch function that panics must not take the writer (and every later write) down
+        // with it: it fails its own operation. It panics before its row is written.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_work(conn, work, now)))
+            .unwrap_or_else(|_| Err(Failure::Alone(StoreError::Database("internal error while applying the change".into()))));
+        match outcome {
             Ok(out) => {
                 if savepoint && let Err(e) = exec_savepoint(conn, "RELEASE op") {
                     fatal = Some(e.to_string());
