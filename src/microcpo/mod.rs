@@ -58,7 +58,7 @@ pub struct MicroCpoHandler {
     pub state: Arc<AppState>,
     /// To send CALLs to chargers (commands, charging profiles).
     pub gateway: Gateway,
-    /// Each live connection's charger row, read once when it connects: a charger's location
+    /// Each live connection's charger row, read at its first CALL: a charger's location
     /// and EVSE mapping do not change while it is connected (the CLI only adds chargers), and
     /// every StatusNotification would otherwise read it again.
     chargers: std::sync::Mutex<HashMap<u64, Arc<Charger>>>,

@@ -2388,3 +2388,44 @@ fn with_database_replaces_only_the_path() {
     );
     assert_eq!(with_database("postgresql://h", "x"), "postgresql://h/x");
 }
+
+/// `note_charging_state` (the 1.6 StatusNotification Charging / Suspended* / Finishing signal)
+/// adds one sample to the active transaction of that connector only, and nothing when there is
+/// none; the same through the group-commit writer.
+async fn scenario_charging_state(store: &Store) {
+    let tx = hub_core::store::NewTransaction {
+        charger_id: "CP1".into(),
+        transaction_id: None,
+        owner: pk("NL", "MCP"),
+        location_id: "LOC".into(),
+        evse_uid: "E2".into(),
+        connector_id: "1".into(),
+        evse_number: 2,
+        id_tag: Some("TAG".into()),
+        emsp: None,
+        cdr_token: serde_json::json!({}),
+        auth_method: "WHITELIST".into(),
+        authorization_reference: None,
+        started_at: BASE,
+        meter_start_wh: rust_decimal::Decimal::ZERO,
+        seen_start: true,
+    };
+    let (started, _) = store.start_transaction(&tx).await.unwrap();
+    let before = store.meter_samples(started.id).await.unwrap();
+    // Another connector, another charger: nothing to note.
+    store.note_charging_state("CP1", 1, true, BASE + 1).await.unwrap();
+    store.note_charging_state("CP9", 2, true, BASE + 1).await.unwrap();
+    assert_eq!(store.meter_samples(started.id).await.unwrap(), before);
+    store.note_charging_state("CP1", 2, false, BASE + 5).await.unwrap();
+    let after = store.meter_samples(started.id).await.unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    let s = after.iter().find(|s| s.ts == BASE + 5).expect("the new sample");
+    assert_eq!(s.charging, Some(false));
+    assert_eq!(s.energy_wh, None);
+}
+
+#[tokio::test]
+async fn charging_state_samples() {
+    for_each_backend(|store| async move { scenario_charging_state(&store).await }).await;
+    with_group_commit(|store| async move { scenario_charging_state(&store).await }).await;
+}

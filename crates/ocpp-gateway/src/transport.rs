@@ -20,8 +20,8 @@
 //! | [`AuthResult::UnknownCharger`] / [`AuthResult::BadCredentials`] / [`AuthResult::Unavailable`] | 404 / 401 / 503 |
 //!
 //! The subprotocol is the first one in the client's list that the gateway offers. Websocket
-//! settings: read buffer `read_buffer_size` (1 KiB), no write buffer (each frame is flushed), message and frame size
-//! capped at `max_message_size`. The accept loop backs off (5 ms doubling to 1 s) when the
+//! settings: read buffer `read_buffer_size` (1 KiB), no write buffer (each frame is flushed),
+//! message and frame size capped at `max_message_size`. The accept loop backs off (5 ms doubling to 1 s) when the
 //! process runs out of file descriptors (EMFILE/ENFILE) or socket buffers. The listen backlog is
 //! [`LISTEN_BACKLOG`] (the kernel caps it at `net.core.somaxconn`), so that the SYNs of thousands
 //! of chargers reconnecting at once are queued rather than dropped.

@@ -171,11 +171,12 @@ macro_rules! tx_from_row {
     }};
 }
 
-/// [`Store::note_charging_state`]'s statements (shared with the group-commit writer).
+/// [`Store::note_charging_state`]'s statements (shared with the group-commit writer, which binds
+/// by position: parameters appear in the order of their numbers).
 pub(crate) const NOTE_CHARGING_SAMPLE: &str = "INSERT INTO ocpp_meter_samples (transaction_row, ts, charging) \
-     SELECT id, $3, $4 FROM ocpp_transactions WHERE charger_id = $1 AND status = 'ACTIVE' AND evse_number = $2 ORDER BY id LIMIT 1";
-pub(crate) const NOTE_CHARGING_TOUCH: &str = "UPDATE ocpp_transactions SET updated_at = $3 WHERE id = \
-     (SELECT id FROM ocpp_transactions WHERE charger_id = $1 AND status = 'ACTIVE' AND evse_number = $2 ORDER BY id LIMIT 1)";
+     SELECT id, $1, $2 FROM ocpp_transactions WHERE charger_id = $3 AND status = 'ACTIVE' AND evse_number = $4 ORDER BY id LIMIT 1";
+pub(crate) const NOTE_CHARGING_TOUCH: &str = "UPDATE ocpp_transactions SET updated_at = $1 WHERE id = \
+     (SELECT id FROM ocpp_transactions WHERE charger_id = $2 AND status = 'ACTIVE' AND evse_number = $3 ORDER BY id LIMIT 1)";
 
 impl Store {
     /// Records a transaction start. Idempotent: a start the hub already has (2.0.1: the same
@@ -276,9 +277,9 @@ impl Store {
         let begin = self.begin_write();
         dispatch!(self, pool => {
             let mut tx = pool.begin_with(begin).await?;
-            sqlx::query(NOTE_CHARGING_SAMPLE).bind(charger_id).bind(evse_number).bind(ts).bind(i64::from(charging))
+            sqlx::query(NOTE_CHARGING_SAMPLE).bind(ts).bind(i64::from(charging)).bind(charger_id).bind(evse_number)
                 .execute(&mut *tx).await?;
-            sqlx::query(NOTE_CHARGING_TOUCH).bind(charger_id).bind(evse_number).bind(now)
+            sqlx::query(NOTE_CHARGING_TOUCH).bind(now).bind(charger_id).bind(evse_number)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())

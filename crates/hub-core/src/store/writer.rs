@@ -431,13 +431,36 @@ fn run_work(conn: &rusqlite::Connection, work: Work, now: i64) -> std::result::R
         }
         Work::ChargingState { charger_id, evse_number, charging, ts } => {
             conn.prepare_cached(NOTE_CHARGING_SAMPLE)
-                .and_then(|mut st| st.execute(params![charger_id, evse_number, ts, i64::from(charging)]))
+                .and_then(|mut st| st.execute(params![ts, i64::from(charging), charger_id, evse_number]))
                 .map_err(db_failure)?;
             conn.prepare_cached(NOTE_CHARGING_TOUCH)
-                .and_then(|mut st| st.execute(params![charger_id, evse_number, now]))
+                .and_then(|mut st| st.execute(params![now, charger_id, evse_number]))
                 .map_err(db_failure)?;
             None
         }
     };
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rusqlite binds by position, and SQLite numbers `$N` parameters in order of first
+    /// appearance (sqlx reads the number from the name): a statement shared by both must use its
+    /// parameters in ascending order, or the writer would bind values to the wrong columns.
+    #[test]
+    fn shared_statements_number_their_parameters_in_order() {
+        for sql in [UPSERT_OBJECT, DELETE_OBJECT, INSERT_DELIVERY, SET_BOOT, SET_CONNECTED, NOTE_CHARGING_SAMPLE, NOTE_CHARGING_TOUCH] {
+            let mut seen: Vec<u32> = Vec::new();
+            for part in sql.split('$').skip(1) {
+                let n: u32 = part.chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect(sql);
+                if !seen.contains(&n) {
+                    seen.push(n);
+                }
+            }
+            let ascending: Vec<u32> = (1..=seen.len() as u32).collect();
+            assert_eq!(seen, ascending, "{sql}");
+        }
+    }
 }
